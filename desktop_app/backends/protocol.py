@@ -1,0 +1,163 @@
+"""The ``Backend`` protocol: everything the SDK, the CLI and the GUI ask of a store.
+
+Two implementations pass the same contract suite (``tests/backends``): ``LocalBackend``
+(the embedded store in the user's data folder) and ``HttpBackend`` (the team server).
+Every method is synchronous and may block; front ends call them off the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from desktop_app.core.manifest import Manifest, ManifestEntry
+from desktop_app.core.records import (
+    CollectionInfo,
+    DraftResult,
+    Event,
+    Page,
+    ProjectInfo,
+    RunInfo,
+    VersionInfo,
+)
+from desktop_app.core.refs import ArtifactRef
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A place that keeps projects, runs, artifacts, versions and blobs."""
+
+    # -- browsing ------------------------------------------------------------------------
+    def list_projects(self) -> list[ProjectInfo]: ...
+
+    def list_artifact_types(self, project: str) -> list[str]: ...
+
+    def list_collections(self, project: str, type_: str | None = None) -> list[CollectionInfo]: ...
+
+    def get_collection(self, project: str, name: str) -> CollectionInfo: ...
+
+    def list_versions(
+        self, project: str, name: str, *, include_deleted: bool = False
+    ) -> list[VersionInfo]: ...
+
+    def resolve(self, ref: ArtifactRef) -> VersionInfo:
+        """The committed version ``ref`` names (``ref.project`` must be set)."""
+        ...
+
+    def get_version(self, version_id: str) -> VersionInfo: ...
+
+    def get_manifest(self, version_id: str) -> Manifest: ...
+
+    def list_entries(
+        self, version_id: str, *, cursor: str | None = None, limit: int = 1000
+    ) -> Page[ManifestEntry]:
+        """The version's entries in path order, one page at a time."""
+        ...
+
+    def find_versions_with_file(
+        self, project: str, path: str, *, limit: int = 5
+    ) -> list[VersionInfo]:
+        """Latest committed versions in ``project`` that hold an entry at ``path``."""
+        ...
+
+    # -- runs and lineage ----------------------------------------------------------------
+    def create_run(
+        self,
+        project: str,
+        *,
+        job_type: str | None = None,
+        name: str | None = None,
+        config: Mapping[str, Any] | None = None,
+    ) -> RunInfo: ...
+
+    def finish_run(self, run_id: str, *, state: str = "finished") -> RunInfo: ...
+
+    def get_run(self, run_id: str) -> RunInfo: ...
+
+    def use_version(self, run_id: str, version_id: str) -> None:
+        """Record that the run used the version as an input."""
+        ...
+
+    def logged_by(self, version_id: str) -> RunInfo | None: ...
+
+    def used_by(self, version_id: str) -> list[RunInfo]: ...
+
+    def run_outputs(self, run_id: str) -> list[VersionInfo]: ...
+
+    def run_inputs(self, run_id: str) -> list[VersionInfo]: ...
+
+    # -- writing versions ----------------------------------------------------------------
+    def create_draft(
+        self,
+        project: str,
+        name: str,
+        type_: str,
+        manifest: Manifest,
+        *,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        aliases: Sequence[str] = (),
+        tags: Sequence[str] = (),
+        run_id: str | None = None,
+    ) -> DraftResult: ...
+
+    def upload_offset(self, project: str, digest: str) -> int:
+        """How many bytes of the blob an interrupted upload already stored."""
+        ...
+
+    def upload_blob(
+        self,
+        project: str,
+        digest: str,
+        size: int,
+        chunks: Iterable[bytes],
+        *,
+        offset: int = 0,
+    ) -> None:
+        """Store the blob's bytes from ``offset`` on; verified against ``digest``."""
+        ...
+
+    def commit(self, version_id: str) -> VersionInfo:
+        """Give the draft its version number and move ``latest``; idempotent."""
+        ...
+
+    def discard_draft(self, version_id: str) -> None: ...
+
+    # -- reading blobs -------------------------------------------------------------------
+    def read_blob(
+        self, project: str, digest: str, *, start: int = 0, chunk_size: int = 1 << 20
+    ) -> Iterator[bytes]: ...
+
+    def local_blob_path(self, project: str, digest: str) -> Path | None:
+        """A file on this machine with the blob's bytes, if the backend has one."""
+        ...
+
+    # -- changing versions ---------------------------------------------------------------
+    def add_alias(self, version_id: str, alias: str) -> VersionInfo:
+        """Point ``alias`` at this version, moving it from any other version."""
+        ...
+
+    def remove_alias(self, version_id: str, alias: str) -> VersionInfo: ...
+
+    def update_version(
+        self,
+        version_id: str,
+        *,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> VersionInfo:
+        """Change what is given; ``None`` leaves a field as it is."""
+        ...
+
+    def delete_version(self, version_id: str) -> VersionInfo:
+        """Soft delete: the version disappears from lists; its blobs wait for GC."""
+        ...
+
+    # -- change feed ---------------------------------------------------------------------
+    def events(self, since: int = 0, *, limit: int = 1000) -> list[Event]:
+        """Events with ``seq > since``, oldest first."""
+        ...
+
+    def close(self) -> None: ...
