@@ -177,6 +177,17 @@ class Manifest:
             "contents": {path: entry.to_json() for path, entry in self._entries.items()},
         }
 
+    def to_manifest_json(self) -> dict[str, Any]:
+        """W&B's name for :meth:`to_json`."""
+        return self.to_json()
+
+    def copy(self) -> Manifest:
+        return Manifest(
+            self._entries.values(),
+            storage_policy=self.storage_policy,
+            storage_policy_config=self.storage_policy_config,
+        )
+
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=4, ensure_ascii=False, allow_nan=False) + "\n"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,10 +18,8 @@ from typing import BinaryIO
 
 from desktop_app.core.errors import IntegrityError, NotFoundError, OffsetMismatchError
 
-try:  # POSIX: lock a blob's upload across processes
+if sys.platform != "win32":  # POSIX: lock a blob's upload across processes
     import fcntl
-except ImportError:  # pragma: no cover - Windows relies on the in-process lock only
-    fcntl = None  # type: ignore[assignment]
 
 CHUNK_SIZE = 1 << 20
 
@@ -160,7 +159,7 @@ class BlobStore:
 
     @contextlib.contextmanager
     def _file_lock(self, hex_digest: str) -> Iterator[None]:
-        if fcntl is None:  # pragma: no cover
+        if sys.platform == "win32":  # pragma: no cover - the in-process lock must do
             yield
             return
         lock_path = self.uploads / f"{hex_digest}.lock"

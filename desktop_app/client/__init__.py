@@ -1,0 +1,1 @@
+"""What every front end shares: settings, paths, hashing, caches, materializing files."""

@@ -1,0 +1,127 @@
+"""Downloading a version: take what is local, fetch the rest in parallel, verify, place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop_app.backends.protocol import Backend
+from desktop_app.client.content_cache import ContentCache
+from desktop_app.client.hash_cache import HashCache
+from desktop_app.client.hashing import run_parallel
+from desktop_app.client.materialize import FileToPlace, materialize
+from desktop_app.client.progress import CancelCheck, ProgressCallback, Throttle
+from desktop_app.client.references import fetch_reference
+from desktop_app.core.errors import ValidationError
+from desktop_app.core.manifest import ManifestEntry
+from desktop_app.core.paths import validate_entry_path
+from desktop_app.core.records import VersionInfo
+
+
+@dataclass(frozen=True)
+class DownloadReport:
+    """Where the files went and how many bytes had to be fetched."""
+
+    root: Path
+    files: int
+    written: int
+    skipped: int
+    bytes_fetched: int
+
+
+def version_entries(backend: Backend, version_id: str) -> list[ManifestEntry]:
+    """All entries of a version, read page by page."""
+    entries: list[ManifestEntry] = []
+    cursor: str | None = None
+    while True:
+        page = backend.list_entries(version_id, cursor=cursor, limit=10_000)
+        entries.extend(page.items)
+        if page.next_cursor is None:
+            return entries
+        cursor = page.next_cursor
+
+
+def select_entries(
+    entries: Sequence[ManifestEntry], path_prefix: str | None
+) -> list[ManifestEntry]:
+    """The entries under ``path_prefix`` (a folder or a file path); all when None."""
+    for entry in entries:
+        validate_entry_path(entry.path)  # never trust a manifest from elsewhere
+    if not path_prefix:
+        return list(entries)
+    prefix = path_prefix.rstrip("/")
+    chosen = [e for e in entries if e.path == prefix or e.path.startswith(prefix + "/")]
+    if not chosen:
+        raise ValidationError(
+            f"the version has no file or folder {path_prefix!r}; list its files to see the paths"
+        )
+    return chosen
+
+
+def download_version(
+    backend: Backend,
+    version: VersionInfo,
+    root: Path,
+    cache: ContentCache,
+    *,
+    path_prefix: str | None = None,
+    hash_cache: HashCache | None = None,
+    workers: int = 4,
+    on_progress: ProgressCallback | None = None,
+    is_cancelled: CancelCheck | None = None,
+) -> DownloadReport:
+    """Place the version's files (or those under ``path_prefix``) under ``root``."""
+    entries = select_entries(version_entries(backend, version.id), path_prefix)
+    project = version.project
+    local: dict[str, Path] = {}
+    to_fetch: dict[str, int] = {}
+    references: list[ManifestEntry] = []
+    for entry in entries:
+        if entry.ref is not None:
+            references.append(entry)
+        elif entry.digest not in local and entry.digest not in to_fetch:
+            found = backend.local_blob_path(project, entry.digest) or cache.path_for(entry.digest)
+            if found is not None:
+                local[entry.digest] = found
+            else:
+                to_fetch[entry.digest] = entry.size or 0
+    throttle = Throttle(on_progress, sum(to_fetch.values()) + sum(e.size or 0 for e in entries))
+
+    def fetch(digest: str, should_stop: CancelCheck) -> None:
+        local[digest] = cache.put_stream(
+            digest,
+            backend.read_blob(project, digest),
+            size=to_fetch[digest],
+            on_bytes=throttle.add,
+            is_cancelled=should_stop,
+        )
+
+    run_parallel(sorted(to_fetch), fetch, workers=workers, is_cancelled=is_cancelled)
+    placed: list[FileToPlace] = []
+    for entry in entries:
+        if entry.ref is None:
+            placed.append(FileToPlace(entry.path, entry.digest, entry.size or 0))
+    for entry in references:
+        digest, size, path = fetch_reference(entry, cache, is_cancelled=is_cancelled)
+        local[digest] = path
+        placed.append(FileToPlace(entry.path, digest, size))
+
+    report = materialize(
+        placed,
+        root,
+        local.__getitem__,
+        on_progress=lambda done, _total: None,
+        is_cancelled=is_cancelled,
+        hash_cache=hash_cache,
+        workers=workers,
+    )
+    throttle.add(sum(f.size for f in placed))
+    throttle.finish()
+    return DownloadReport(
+        root=root,
+        files=len(placed),
+        written=report.written,
+        skipped=report.skipped,
+        bytes_fetched=sum(to_fetch.values()),
+    )

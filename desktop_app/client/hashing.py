@@ -1,0 +1,81 @@
+"""Hash many files in parallel, through the hash cache, with progress and cancellation."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import TypeVar
+
+from desktop_app.client.hash_cache import HashCache, hash_stable_file
+from desktop_app.client.progress import CancelCheck, ProgressCallback, Throttle, check_cancelled
+from desktop_app.core.errors import CancelledError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def run_parallel(
+    items: Sequence[T],
+    work: Callable[[T, CancelCheck], R],
+    *,
+    workers: int,
+    is_cancelled: CancelCheck | None,
+) -> list[R]:
+    """Run ``work(item, should_stop)`` for every item on a thread pool, results in order.
+
+    When one item fails (or the user cancels) the others are told to stop through
+    ``should_stop`` and the first real error is raised; a user cancel raises CancelledError.
+    """
+    stop = threading.Event()
+
+    def should_stop() -> bool:
+        return stop.is_set() or (is_cancelled is not None and is_cancelled())
+
+    def guarded(item: T) -> R:
+        check_cancelled(should_stop)
+        return work(item, should_stop)
+
+    if not items:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
+        futures: list[Future[R]] = [pool.submit(guarded, item) for item in items]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        if any(f.done() and f.exception() is not None for f in futures):
+            stop.set()
+            for future in futures:
+                future.cancel()
+            wait(futures)
+            errors: list[BaseException] = []
+            for future in futures:
+                if not future.cancelled() and (error := future.exception()) is not None:
+                    errors.append(error)
+            # A CancelledError raised only because ``stop`` was set is noise: raise the cause.
+            real = [e for e in errors if not isinstance(e, CancelledError)]
+            raise (real or errors)[0]
+    return [f.result() for f in futures]
+
+
+def hash_files(
+    paths: Sequence[Path],
+    cache: HashCache | None,
+    *,
+    workers: int,
+    on_progress: ProgressCallback | None = None,
+    is_cancelled: CancelCheck | None = None,
+) -> list[str]:
+    """W&B digests of ``paths`` (same order), hashed in parallel; hashlib releases the GIL."""
+    total = sum(os.stat(path).st_size for path in paths)
+    throttle = Throttle(on_progress, total)
+
+    def hash_one(path: Path, should_stop: CancelCheck) -> str:
+        if cache is not None:
+            return cache.digest(path, on_bytes=throttle.add, is_cancelled=should_stop)
+        digest, _identity = hash_stable_file(path, on_bytes=throttle.add, is_cancelled=should_stop)
+        return digest
+
+    digests = run_parallel(paths, hash_one, workers=workers, is_cancelled=is_cancelled)
+    throttle.finish()
+    return digests

@@ -1,0 +1,242 @@
+"""Place verified file contents into a target folder: atomic, no symlink escapes, no hard links."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import secrets
+import stat
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from desktop_app.client.hash_cache import HashCache, hash_stable_file
+from desktop_app.client.hashing import run_parallel
+from desktop_app.client.progress import CancelCheck, ProgressCallback, Throttle, check_cancelled
+from desktop_app.core.digests import CHUNK_SIZE, b64_of, b64_to_hex
+from desktop_app.core.errors import IntegrityError, ValidationError
+from desktop_app.core.paths import check_path_set, validate_entry_path
+
+FICLONE = 0x40049409  # _IOW(0x94, 9, int) from linux/fs.h
+_REFLINK_UNSUPPORTED = {
+    errno.EOPNOTSUPP,
+    errno.ENOTSUP,
+    errno.EXDEV,
+    errno.EINVAL,
+    errno.ENOTTY,
+    errno.ENOSYS,
+    errno.EBADF,
+    errno.EPERM,
+}
+_OPEN_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_OPEN_BINARY = getattr(os, "O_BINARY", 0)
+
+
+@dataclass(frozen=True)
+class FileToPlace:
+    """One manifest entry to write: its entry path, W&B digest and size."""
+
+    path: str
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
+class MaterializeReport:
+    """What :func:`materialize` did."""
+
+    written: int
+    skipped: int
+    bytes_written: int
+
+
+def materialize(
+    files: Sequence[FileToPlace],
+    target: Path,
+    source_for: Callable[[str], Path],
+    *,
+    on_progress: ProgressCallback | None = None,
+    is_cancelled: CancelCheck | None = None,
+    hash_cache: HashCache | None = None,
+    workers: int = 4,
+) -> MaterializeReport:
+    """Write ``files`` under ``target`` from the local copies ``source_for(digest)`` gives.
+
+    Every path is validated before anything is written. Files already holding the right
+    bytes are skipped, files not in the list are left alone, and every write goes to a temp
+    file beside its destination that is then renamed into place, so a cancelled or failed
+    run never leaves a half-written file. Symlinks inside ``target`` are never followed.
+    """
+    planned = _plan(files)
+    target.mkdir(parents=True, exist_ok=True)
+    root = target.resolve()
+    for rel_parts, _file in planned:
+        _check_existing(root, rel_parts)
+
+    throttle = Throttle(on_progress, sum(file.size for _parts, file in planned))
+
+    def place(item: tuple[tuple[str, ...], FileToPlace], should_stop: CancelCheck) -> bool:
+        rel_parts, file = item
+        parent = _make_parents(root, rel_parts[:-1])
+        dest = parent / rel_parts[-1]
+        if _already_there(dest, file, hash_cache, should_stop):
+            throttle.add(file.size)
+            return False
+        _write_atomically(dest, file, source_for(file.digest), throttle.add, should_stop)
+        return True
+
+    results = run_parallel(planned, place, workers=workers, is_cancelled=is_cancelled)
+    throttle.finish()
+    written = [file for (_parts, file), wrote in zip(planned, results, strict=True) if wrote]
+    return MaterializeReport(
+        written=len(written),
+        skipped=len(results) - len(written),
+        bytes_written=sum(file.size for file in written),
+    )
+
+
+def _plan(files: Sequence[FileToPlace]) -> list[tuple[tuple[str, ...], FileToPlace]]:
+    """Validate every entry first, so a bad one stops the run before a byte is written."""
+    planned = []
+    for file in files:
+        normalized = validate_entry_path(file.path)
+        b64_to_hex(file.digest)
+        if file.size < 0:
+            raise ValidationError(f"entry {normalized!r} has a negative size {file.size}")
+        planned.append((tuple(normalized.split("/")), file))
+    check_path_set("/".join(parts) for parts, _file in planned)
+    return planned
+
+
+def _check_existing(root: Path, rel_parts: tuple[str, ...]) -> None:
+    """Refuse, before writing, what is already in the way: symlinked or non-folder parents."""
+    current = root
+    for index, part in enumerate(rel_parts):
+        current = current / part
+        try:
+            info = os.lstat(current)
+        except FileNotFoundError:
+            return
+        is_last = index == len(rel_parts) - 1
+        if is_last:
+            if stat.S_ISDIR(info.st_mode):
+                raise ValidationError(
+                    f"{current} is a folder, but the artifact has a file there; move the "
+                    "folder away or choose another target folder"
+                )
+            return
+        _check_parent(current, info)
+
+
+def _check_parent(path: Path, info: os.stat_result) -> None:
+    if stat.S_ISLNK(info.st_mode):
+        raise ValidationError(
+            f"{path} is a symbolic link; files are never written through links, so remove "
+            "the link or choose another target folder"
+        )
+    if not stat.S_ISDIR(info.st_mode):
+        raise ValidationError(
+            f"{path} is a file, but the artifact needs a folder there; move the file away "
+            "or choose another target folder"
+        )
+
+
+def _make_parents(root: Path, parents: tuple[str, ...]) -> Path:
+    """Create the folders one by one, refusing any that is (or became) a symlink."""
+    current = root
+    for part in parents:
+        current = current / part
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(current)
+        _check_parent(current, os.lstat(current))
+    return current
+
+
+def _already_there(
+    dest: Path, file: FileToPlace, hash_cache: HashCache | None, should_stop: CancelCheck
+) -> bool:
+    try:
+        info = os.lstat(dest)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(info.st_mode) or info.st_size != file.size:
+        return False  # a symlink, or changed: replaced by a regular file below
+    if hash_cache is not None:
+        return hash_cache.digest(dest, is_cancelled=should_stop) == file.digest
+    digest, _identity = hash_stable_file(dest, is_cancelled=should_stop)
+    return digest == file.digest
+
+
+def _write_atomically(
+    dest: Path,
+    file: FileToPlace,
+    source: Path,
+    on_bytes: Callable[[int], None],
+    should_stop: CancelCheck,
+) -> None:
+    tmp = dest.parent / f".{dest.name}.{secrets.token_hex(6)}.artifact-desk-tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_NOFOLLOW | _OPEN_BINARY
+    try:
+        # 0o666 minus the umask: the permissions the user would get from any other copy.
+        with open(source, "rb") as src, os.fdopen(os.open(tmp, flags, 0o666), "wb") as out:
+            if _reflink(src, out):
+                on_bytes(file.size)
+                size = os.fstat(out.fileno()).st_size
+                if size != file.size:
+                    raise IntegrityError(
+                        f"the cached content of {file.path!r} (digest {file.digest}) has "
+                        f"{size} bytes, expected {file.size}; clear the cache and download again"
+                    )
+            else:
+                _copy_verified(src, out, file, on_bytes, should_stop)
+            check_cancelled(should_stop, f"writing {file.path!r}")
+        os.replace(tmp, dest)  # rename replaces a symlink itself, never its target
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _reflink(src: BinaryIO, out: BinaryIO) -> bool:
+    """Share the source's blocks (copy-on-write) where the file system allows it."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import fcntl
+
+    try:
+        fcntl.ioctl(out.fileno(), FICLONE, src.fileno())
+    except OSError as exc:
+        if exc.errno in _REFLINK_UNSUPPORTED:
+            return False
+        raise
+    return True
+
+
+def _copy_verified(
+    src: BinaryIO,
+    out: BinaryIO,
+    file: FileToPlace,
+    on_bytes: Callable[[int], None],
+    should_stop: CancelCheck,
+) -> None:
+    hasher = hashlib.md5()
+    written = 0
+    while True:
+        check_cancelled(should_stop, f"writing {file.path!r}")
+        chunk = src.read(CHUNK_SIZE)
+        if not chunk:
+            break
+        out.write(chunk)
+        hasher.update(chunk)
+        written += len(chunk)
+        on_bytes(len(chunk))
+    got = b64_of(hasher)
+    if got != file.digest or written != file.size:
+        raise IntegrityError(
+            f"the bytes written for {file.path!r} do not match its digest: expected "
+            f"{file.digest} ({file.size} bytes), got {got} ({written} bytes); the cached "
+            "copy is corrupt, clear the cache and download again"
+        )

@@ -1,0 +1,213 @@
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop_app.client.content_cache import ContentCache
+from desktop_app.core.digests import b64_to_hex, md5_b64
+from desktop_app.core.errors import CancelledError, IntegrityError, ValidationError
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Iterator[ContentCache]:
+    with ContentCache(tmp_path / "blobs", max_bytes=1 << 30) as content_cache:
+        yield content_cache
+
+
+def stored_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and not p.name.startswith("index.")]
+
+
+def test_put_stream_then_path_for(cache: ContentCache) -> None:
+    data = b"hello world"
+    digest = md5_b64(data)
+    path = cache.put_stream(digest, [b"hello ", b"world"], size=len(data))
+    hex_digest = b64_to_hex(digest)
+    assert path == cache.root / hex_digest[:2] / hex_digest
+    assert path.read_bytes() == data
+    assert cache.contains(digest)
+    assert cache.path_for(digest) == path
+    assert cache.total_bytes() == len(data)
+
+
+def test_put_file(cache: ContentCache, tmp_path: Path) -> None:
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"z" * (3 << 20))
+    seen: list[int] = []
+    path = cache.put_file(md5_b64(src.read_bytes()), src, on_bytes=seen.append)
+    assert path.read_bytes() == src.read_bytes()
+    assert sum(seen) == 3 << 20
+
+
+def test_missing_digest(cache: ContentCache) -> None:
+    digest = md5_b64(b"absent")
+    assert not cache.contains(digest)
+    assert cache.path_for(digest) is None
+
+
+def test_bad_digest_is_a_validation_error(cache: ContentCache) -> None:
+    with pytest.raises(ValidationError):
+        cache.put_stream("not-a-digest", [b"x"])
+
+
+def test_mismatch_leaves_no_file_and_no_row(cache: ContentCache) -> None:
+    digest = md5_b64(b"expected")
+    with pytest.raises(IntegrityError) as info:
+        cache.put_stream(digest, [b"something else"])
+    assert digest in str(info.value)
+    assert md5_b64(b"something else") in str(info.value)
+    assert stored_files(cache.root) == []
+    assert not cache.contains(digest)
+    assert cache.total_bytes() == 0
+
+
+def test_size_mismatch_is_an_integrity_error(cache: ContentCache) -> None:
+    with pytest.raises(IntegrityError, match="5 bytes"):
+        cache.put_stream(md5_b64(b"abc"), [b"abc"], size=5)
+    assert stored_files(cache.root) == []
+
+
+def test_cancel_leaves_nothing(cache: ContentCache) -> None:
+    data = [b"a" * 10, b"b" * 10, b"c" * 10]
+    seen: list[int] = []
+    with pytest.raises(CancelledError):
+        cache.put_stream(
+            md5_b64(b"".join(data)), data, on_bytes=seen.append, is_cancelled=lambda: bool(seen)
+        )
+    assert seen == [10]
+    assert stored_files(cache.root) == []
+    assert cache.total_bytes() == 0
+
+
+def test_source_failure_leaves_nothing(cache: ContentCache) -> None:
+    def broken() -> Iterator[bytes]:
+        yield b"partial"
+        raise ConnectionError("network down")
+
+    with pytest.raises(ConnectionError):
+        cache.put_stream(md5_b64(b"partial and more"), broken())
+    assert stored_files(cache.root) == []
+
+
+def test_lru_eviction_order(tmp_path: Path) -> None:
+    blobs = {name: name.encode() * 100 for name in ("a", "b", "c", "d")}
+    digests = {name: md5_b64(data) for name, data in blobs.items()}
+    with ContentCache(tmp_path / "c", max_bytes=300) as cache:
+        for name in ("a", "b", "c"):
+            cache.put_stream(digests[name], [blobs[name]])
+        assert cache.path_for(digests["a"]) is not None  # "a" is now the most recent
+        cache.put_stream(digests["d"], [blobs["d"]])  # over the cap: the LRU one ("b") goes
+        assert cache.contains(digests["a"])
+        assert not cache.contains(digests["b"])
+        assert cache.contains(digests["c"])
+        assert cache.contains(digests["d"])
+        assert cache.total_bytes() == 300
+        assert cache.evict(100) == 200  # then "c" and "a"
+        assert not cache.contains(digests["c"])
+        assert not cache.contains(digests["a"])
+        assert cache.contains(digests["d"])
+
+
+def test_pinned_blobs_are_never_evicted(tmp_path: Path) -> None:
+    with ContentCache(tmp_path / "c", max_bytes=10**6) as cache:
+        kept = md5_b64(b"k" * 100)
+        loose = md5_b64(b"l" * 100)
+        cache.put_stream(kept, [b"k" * 100])
+        cache.put_stream(loose, [b"l" * 100])
+        cache.pin("version-1", [kept])
+        assert cache.pinned_digests() == {kept}
+        assert cache.evict(0) == 100
+        assert cache.contains(kept)
+        assert not cache.contains(loose)
+        cache.unpin("version-1")
+        assert cache.pinned_digests() == set()
+        assert cache.evict(0) == 100
+        assert cache.total_bytes() == 0
+
+
+def test_pin_shared_between_keys(cache: ContentCache) -> None:
+    digest = md5_b64(b"shared")
+    cache.put_stream(digest, [b"shared"])
+    cache.pin("v1", [digest])
+    cache.pin("v2", [digest])
+    cache.unpin("v1")
+    assert cache.evict(0) == 0
+    assert cache.contains(digest)
+
+
+def test_automatic_eviction_keeps_pinned_even_when_over_cap(tmp_path: Path) -> None:
+    with ContentCache(tmp_path / "c", max_bytes=50) as cache:
+        digest = md5_b64(b"p" * 100)
+        cache.pin("v", [digest])
+        cache.put_stream(digest, [b"p" * 100])
+        assert cache.contains(digest)
+
+
+def test_concurrent_puts_of_the_same_digest(cache: ContentCache) -> None:
+    data = os.urandom(256 * 1024)
+    digest = md5_b64(data)
+    start = threading.Barrier(8, timeout=10)
+    results: list[Path] = []
+    errors: list[BaseException] = []
+
+    def chunks() -> Iterator[bytes]:
+        for i in range(0, len(data), 4096):
+            yield data[i : i + 4096]
+
+    def put() -> None:
+        try:
+            start.wait()
+            # Skip the "already cached" shortcut for most threads by racing from the start.
+            results.append(cache.put_stream(digest, chunks(), size=len(data)))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=put) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(set(results)) == 1
+    assert results[0].read_bytes() == data
+    assert cache.total_bytes() == len(data)
+    assert list((cache.root / "tmp").iterdir()) == []
+
+
+def test_verify_removes_a_corrupt_blob(cache: ContentCache) -> None:
+    digest = md5_b64(b"good bytes")
+    path = cache.put_stream(digest, [b"good bytes"])
+    assert cache.verify(digest)
+    path.write_bytes(b"bad bytes!")
+    assert not cache.verify(digest)
+    assert not path.exists()
+    assert not cache.contains(digest)
+    assert cache.total_bytes() == 0
+
+
+def test_remove(cache: ContentCache) -> None:
+    digest = md5_b64(b"gone")
+    path = cache.put_stream(digest, [b"gone"])
+    cache.remove(digest)
+    assert not path.exists()
+    assert cache.path_for(digest) is None
+
+
+def test_index_survives_reopening(tmp_path: Path) -> None:
+    digest = md5_b64(b"persist")
+    with ContentCache(tmp_path / "c", max_bytes=1000) as cache:
+        cache.put_stream(digest, [b"persist"])
+        cache.pin("v", [digest])
+    with ContentCache(tmp_path / "c", max_bytes=1000) as cache:
+        assert cache.contains(digest)
+        assert cache.pinned_digests() == {digest}
+        assert cache.total_bytes() == len(b"persist")
+
+
+def test_blob_deleted_behind_our_back_is_forgotten(cache: ContentCache) -> None:
+    digest = md5_b64(b"vanishing")
+    cache.put_stream(digest, [b"vanishing"]).unlink()
+    assert cache.path_for(digest) is None
+    assert cache.total_bytes() == 0
