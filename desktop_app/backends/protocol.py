@@ -118,6 +118,14 @@ class Backend(Protocol):
         """Store the blob's bytes from ``offset`` on; verified against ``digest``."""
         ...
 
+    def upload_blobs(self, project: str, blobs: Sequence[tuple[str, bytes]]) -> None:
+        """Store several small blobs ``(digest, bytes)`` at once, each verified.
+
+        Many small files cost one round trip and one file-system sync per batch instead of
+        one each; a bad blob rejects the batch before any of it is kept.
+        """
+        ...
+
     def commit(self, version_id: str) -> VersionInfo:
         """Give the draft its version number and move ``latest``; idempotent."""
         ...
@@ -129,8 +137,8 @@ class Backend(Protocol):
         self, project: str, digest: str, *, start: int = 0, chunk_size: int = 1 << 20
     ) -> Iterator[bytes]: ...
 
-    def local_blob_path(self, project: str, digest: str) -> Path | None:
-        """A file on this machine with the blob's bytes, if the backend has one."""
+    def local_blob_paths(self, project: str, digests: Sequence[str]) -> dict[str, Path]:
+        """Files on this machine holding these blobs, for those the backend keeps locally."""
         ...
 
     # -- changing versions ---------------------------------------------------------------

@@ -54,7 +54,8 @@ def select_entries(
     chosen = [e for e in entries if e.path == prefix or e.path.startswith(prefix + "/")]
     if not chosen:
         raise ValidationError(
-            f"the version has no file or folder {path_prefix!r}; list its files to see the paths"
+            f"the version has no file or folder {path_prefix!r}; "
+            "`artifact-desk files REF` lists its paths"
         )
     return chosen
 
@@ -74,18 +75,17 @@ def download_version(
     """Place the version's files (or those under ``path_prefix``) under ``root``."""
     entries = select_entries(version_entries(backend, version.id), path_prefix)
     project = version.project
-    local: dict[str, Path] = {}
+    references = [entry for entry in entries if entry.ref is not None]
+    sizes = {entry.digest: entry.size or 0 for entry in entries if entry.ref is None}
+    local = backend.local_blob_paths(project, sorted(sizes))
     to_fetch: dict[str, int] = {}
-    references: list[ManifestEntry] = []
-    for entry in entries:
-        if entry.ref is not None:
-            references.append(entry)
-        elif entry.digest not in local and entry.digest not in to_fetch:
-            found = backend.local_blob_path(project, entry.digest) or cache.path_for(entry.digest)
+    for digest, size in sizes.items():
+        if digest not in local:
+            found = cache.path_for(digest)
             if found is not None:
-                local[entry.digest] = found
+                local[digest] = found
             else:
-                to_fetch[entry.digest] = entry.size or 0
+                to_fetch[digest] = size
     throttle = Throttle(on_progress, sum(to_fetch.values()) + sum(e.size or 0 for e in entries))
 
     def fetch(digest: str, should_stop: CancelCheck) -> None:

@@ -27,8 +27,8 @@ def collect(local: Path, name: str | None = None) -> list[LocalFile]:
     if not local.exists():
         raise ValidationError(f"{local} does not exist; check the path")
     if local.is_file():
-        entry = validate_entry_path(name if name is not None else local.name)
-        return [LocalFile(entry, local)]
+        entry = name if name is not None else local.name
+        return [LocalFile(_checked(entry, local), local)]
     if not local.is_dir():
         raise ValidationError(f"{local} is neither a file nor a folder")
     prefix = PurePosixPath(name) if name else None
@@ -47,7 +47,10 @@ def collect(local: Path, name: str | None = None) -> list[LocalFile]:
 
 
 def _checked(entry: str, path: Path) -> str:
+    """Validate, but keep the name as the file system spells it, as W&B does (so an NFD
+    name from macOS hashes the same in both); NFC twins are refused by check_path_set."""
     try:
-        return validate_entry_path(entry)
+        validate_entry_path(entry)
     except ValidationError as exc:
         raise ValidationError(f"cannot add {path}: {exc}") from exc
+    return entry

@@ -103,11 +103,11 @@ def _plan(files: Sequence[FileToPlace]) -> list[tuple[tuple[str, ...], FileToPla
     """Validate every entry first, so a bad one stops the run before a byte is written."""
     planned = []
     for file in files:
-        normalized = validate_entry_path(file.path)
+        validate_entry_path(file.path)  # the name is kept as the manifest spells it
         b64_to_hex(file.digest)
         if file.size < 0:
-            raise ValidationError(f"entry {normalized!r} has a negative size {file.size}")
-        planned.append((tuple(normalized.split("/")), file))
+            raise ValidationError(f"entry {file.path!r} has a negative size {file.size}")
+        planned.append((tuple(file.path.split("/")), file))
     check_path_set("/".join(parts) for parts, _file in planned)
     return planned
 

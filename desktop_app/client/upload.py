@@ -15,9 +15,14 @@ from desktop_app.client.hash_cache import HashCache
 from desktop_app.client.hashing import hash_files, run_parallel
 from desktop_app.client.progress import CancelCheck, ProgressCallback, Throttle, check_cancelled
 from desktop_app.core.digests import CHUNK_SIZE
-from desktop_app.core.errors import ArtifactDeskError, IntegrityError
+from desktop_app.core.errors import ArtifactDeskError, IntegrityError, ValidationError
 from desktop_app.core.manifest import Manifest, ManifestEntry
 from desktop_app.core.records import VersionInfo
+
+# Blobs up to this size travel in batches (one call, one sync); larger ones alone, resumable.
+SMALL_BLOB_BYTES = 256 * 1024
+BATCH_FILES = 1000
+BATCH_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -98,13 +103,28 @@ def upload_version(
         return UploadResult(version, True, 0, 0)
     sizes = {e.digest: e.size or 0 for e in manifest if e.ref is None}
     missing = list(draft.missing)
+    unsourced = [e.path for e in manifest if e.digest in set(missing) - set(sources)]
+    if unsourced:
+        _discard_quietly(backend, draft.version.id)
+        raise ValidationError(
+            f"the bytes of {unsourced[0]!r} are neither on this machine nor in project "
+            f"{project!r}; add the file again from a local copy"
+        )
     throttle = Throttle(on_progress, sum(sizes[d] for d in missing))
 
-    def send(digest: str, should_stop: CancelCheck) -> None:
-        send_blob(backend, project, digest, sizes[digest], sources[digest], throttle, should_stop)
+    def send(group: list[str], should_stop: CancelCheck) -> None:
+        if len(group) == 1 and sizes[group[0]] > SMALL_BLOB_BYTES:
+            digest = group[0]
+            send_blob(
+                backend, project, digest, sizes[digest], sources[digest], throttle, should_stop
+            )
+        else:
+            send_small_blobs(backend, project, group, sizes, sources, throttle, should_stop)
 
     try:
-        run_parallel(missing, send, workers=workers, is_cancelled=is_cancelled)
+        run_parallel(
+            group_for_upload(missing, sizes), send, workers=workers, is_cancelled=is_cancelled
+        )
         throttle.finish()
         check_cancelled(is_cancelled, "the upload")
         version = backend.commit(draft.version.id)
@@ -112,6 +132,47 @@ def upload_version(
         _discard_quietly(backend, draft.version.id)
         raise
     return UploadResult(version, False, len(missing), throttle.total)
+
+
+def group_for_upload(digests: Sequence[str], sizes: Mapping[str, int]) -> list[list[str]]:
+    """Large blobs alone (resumable); small ones in batches, largest work first."""
+    large = [[d] for d in digests if sizes[d] > SMALL_BLOB_BYTES]
+    groups: list[list[str]] = []
+    current: list[str] = []
+    current_bytes = 0
+    for digest in (d for d in digests if sizes[d] <= SMALL_BLOB_BYTES):
+        if current and (len(current) >= BATCH_FILES or current_bytes >= BATCH_BYTES):
+            groups.append(current)
+            current, current_bytes = [], 0
+        current.append(digest)
+        current_bytes += sizes[digest]
+    if current:
+        groups.append(current)
+    large.sort(key=lambda group: -sizes[group[0]])
+    return large + groups
+
+
+def send_small_blobs(
+    backend: Backend,
+    project: str,
+    digests: Sequence[str],
+    sizes: Mapping[str, int],
+    sources: Mapping[str, Path],
+    throttle: Throttle,
+    should_stop: CancelCheck,
+) -> None:
+    """Send a batch of small blobs in one call."""
+    blobs = []
+    for digest in digests:
+        check_cancelled(should_stop, "the upload")
+        data = sources[digest].read_bytes()
+        if len(data) != sizes[digest]:
+            raise IntegrityError(
+                f"{sources[digest]} changed size since it was hashed; run the upload again"
+            )
+        blobs.append((digest, data))
+    backend.upload_blobs(project, blobs)
+    throttle.add(sum(len(data) for _digest, data in blobs))
 
 
 def send_blob(

@@ -97,7 +97,9 @@ class Manifest:
         storage_policy_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.storage_policy = storage_policy
-        self.storage_policy_config = dict(storage_policy_config or DEFAULT_POLICY_CONFIG)
+        self.storage_policy_config = dict(
+            DEFAULT_POLICY_CONFIG if storage_policy_config is None else storage_policy_config
+        )
         self._entries: dict[str, ManifestEntry] = {}
         for entry in entries:
             self.add(entry)
@@ -132,12 +134,16 @@ class Manifest:
 
     # -- changes -------------------------------------------------------------------------
     def add(self, entry: ManifestEntry, *, overwrite: bool = False) -> ManifestEntry:
-        """Add ``entry`` after validating its path; a second entry at a path is an error."""
-        path = validate_entry_path(entry.path)
-        if path != entry.path:
-            entry = ManifestEntry(
-                path, entry.digest, entry.size, entry.ref, entry.extra, entry.birth_artifact_id
-            )
+        """Add ``entry`` after validating its path; a second entry at a path is an error.
+
+        The path is kept exactly as given (W&B hashes it as given, so an NFD name from
+        macOS keeps W&B's digest); paths made here from local files are NFC already, and
+        :meth:`validate` refuses two paths that are equal after NFC.
+        """
+        path = entry.path
+        validate_entry_path(path)
+        if entry.size is not None and entry.size < 0:
+            raise ValidationError(f"manifest entry {path!r} has a negative size {entry.size}")
         if path in self._entries and not overwrite and self._entries[path] != entry:
             raise ValidationError(
                 f"the version already has a file at {path!r}; remove it first or choose "
@@ -206,7 +212,7 @@ class Manifest:
         if not isinstance(contents, Mapping):
             raise ValidationError("the manifest's 'contents' must be a JSON object")
         policy = data.get("storagePolicy", STORAGE_POLICY)
-        config = data.get("storagePolicyConfig") or DEFAULT_POLICY_CONFIG
+        config = data.get("storagePolicyConfig", DEFAULT_POLICY_CONFIG)
         if not isinstance(policy, str) or not isinstance(config, Mapping):
             raise ValidationError("the manifest's storage policy fields are malformed")
         manifest = cls(storage_policy=policy, storage_policy_config=config)

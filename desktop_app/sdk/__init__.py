@@ -24,7 +24,7 @@ from desktop_app.core.errors import (
 from desktop_app.sdk import _context
 from desktop_app.sdk.api import Api
 from desktop_app.sdk.artifact import Artifact
-from desktop_app.sdk.run import Run
+from desktop_app.sdk.runs import Run
 
 DEFAULT_PROJECT = "uncategorized"
 

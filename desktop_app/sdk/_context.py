@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from desktop_app.client.session import Client
 
 if TYPE_CHECKING:
-    from desktop_app.sdk.run import Run
+    from desktop_app.sdk.runs import Run
 
 _lock = threading.Lock()
 _clients: dict[tuple[str | None, str | None], Client] = {}

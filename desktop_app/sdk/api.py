@@ -10,7 +10,7 @@ from desktop_app.core.records import CollectionInfo
 from desktop_app.core.refs import parse_ref
 from desktop_app.sdk import _context
 from desktop_app.sdk.artifact import Artifact
-from desktop_app.sdk.run import Run
+from desktop_app.sdk.runs import Run
 
 
 @dataclass(frozen=True)

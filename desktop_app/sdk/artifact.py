@@ -28,7 +28,7 @@ from desktop_app.core.records import VersionInfo, VersionState
 from desktop_app.sdk import _context
 
 if TYPE_CHECKING:
-    from desktop_app.sdk.run import Run
+    from desktop_app.sdk.runs import Run
 
 
 class Artifact:
@@ -149,7 +149,7 @@ class Artifact:
 
     @aliases.setter
     def aliases(self, value: Sequence[str]) -> None:
-        self._aliases = [a for a in value]
+        self._aliases = [a if a == "latest" else validate_user_alias(a) for a in value]
 
     @property
     def tags(self) -> list[str]:
@@ -279,6 +279,31 @@ class Artifact:
         draft._base_project = self._info.project
         return draft
 
+    def _inherited_sources(self, project: str) -> dict[str, Path]:
+        """Local copies of files a draft inherited, when it is logged into another project.
+
+        The bytes come from the base version's project (which may read them), through the
+        content cache; the store then receives and verifies them like any upload.
+        """
+        base = self._base_project
+        needed = {
+            e.digest: e.size or 0
+            for e in self._manifest
+            if e.ref is None and e.digest not in self._sources
+        }
+        if base is None or base == project or not needed:
+            return {}
+        client = _context.get_client()
+        found = client.backend.local_blob_paths(base, sorted(needed))
+        for digest, size in needed.items():
+            if digest not in found:
+                found[digest] = client.content_cache.path_for(digest) or (
+                    client.content_cache.put_stream(
+                        digest, client.backend.read_blob(base, digest), size=size
+                    )
+                )
+        return found
+
     # == logging =========================================================================
     def save(self, project: str | None = None) -> Artifact:
         """Log the artifact with the current run, or persist edits of a logged one."""
@@ -288,7 +313,7 @@ class Artifact:
         if run is not None and project in (None, run.project):
             run.log_artifact(self)
             return self
-        from desktop_app.sdk.run import Run
+        from desktop_app.sdk.runs import Run
 
         target = project or self._base_project
         if target is None:
@@ -308,13 +333,14 @@ class Artifact:
             )
         wanted = [validate_user_alias(a) for a in [*self._aliases, *aliases] if a != "latest"]
         client = _context.get_client()
+        sources = {**self._inherited_sources(run.project), **self._sources}
         result = upload_version(
             client.backend,
             run.project,
             self._name,
             self._type,
             self._manifest,
-            self._sources,
+            sources,
             description=self._description,
             metadata=self._metadata,
             aliases=sorted(set(wanted)),
@@ -333,15 +359,22 @@ class Artifact:
 
     def _save_edits(self) -> Artifact:
         assert self._info is not None
-        client = _context.get_client()
-        backend = client.backend
-        info = backend.update_version(
-            self._info.id,
-            description=self._description or "",
-            metadata=self._metadata,
-            tags=self._tags,
-        )
+        backend = _context.get_client().backend
+        before = backend.get_version(self._info.id)  # aliases may have moved since
+        # Check everything before writing anything, so a bad alias leaves no half edit.
+        if "latest" in self._aliases and "latest" not in before.aliases:
+            validate_user_alias("latest")  # raises: latest moves by itself
         wanted = {validate_user_alias(a) for a in self._aliases if a != "latest"}
+        tags = [validate_tag(t) for t in self._tags]
+        info = before
+        changed_description = self._description != before.description
+        if changed_description or self._metadata != before.metadata or tags != list(before.tags):
+            info = backend.update_version(
+                before.id,
+                description=(self._description or "") if changed_description else None,
+                metadata=self._metadata,
+                tags=tags,
+            )
         current = {a for a in info.aliases if a != "latest"}
         for alias in sorted(wanted - current):
             info = backend.add_alias(info.id, alias)
@@ -407,14 +440,14 @@ class Artifact:
             )
 
     def logged_by(self) -> Run | None:
-        from desktop_app.sdk.run import Run
+        from desktop_app.sdk.runs import Run
 
         info = self._require_logged("logged_by")
         run = _context.get_client().backend.logged_by(info.id)
         return None if run is None else Run(run)
 
     def used_by(self) -> list[Run]:
-        from desktop_app.sdk.run import Run
+        from desktop_app.sdk.runs import Run
 
         info = self._require_logged("used_by")
         return [Run(r) for r in _context.get_client().backend.used_by(info.id)]

@@ -1,18 +1,25 @@
 """The folder blob store: one file per content digest, written so that none is ever partial.
 
-An upload streams into ``uploads/<hex>.part`` while its MD5 is computed; only when all the
-bytes are there and match is the file fsynced, renamed to ``objects/ab/<hex>`` and the
-folder fsynced. A ``.part`` file is the resumable state: its size is the upload's offset.
+A large upload streams into ``uploads/<scope>/<hex>.part`` while its MD5 is computed; only
+when all the bytes are there and match is the file fsynced, renamed to ``objects/ab/<hex>``
+and the folder fsynced. A ``.part`` file is the resumable state: its size is the upload's
+offset. ``scope`` keeps one project's partial uploads invisible to another.
+
+Small blobs arrive in batches: each is verified in memory, all are written, the file system
+is synced once, then all are renamed into place and synced again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import os
+import secrets
+import shutil
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -36,6 +43,23 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def sync_files(folder: Path, files: Sequence[Path]) -> None:
+    """Make ``files`` (all under ``folder``) durable: one ``syncfs`` on Linux, else fsyncs."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            if libc.syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    for path in files:  # pragma: no cover - other systems, or syncfs failed
+        with open(path, "rb+") as stream:
+            os.fsync(stream.fileno())
+    for parent in {p.parent for p in files}:  # pragma: no cover
+        fsync_dir(parent)
+
+
 class BlobStore:
     """Content-addressed files under ``root``, keyed by hex MD5."""
 
@@ -45,7 +69,7 @@ class BlobStore:
         self.uploads = root / "uploads"
         self.objects.mkdir(parents=True, exist_ok=True)
         self.uploads.mkdir(parents=True, exist_ok=True)
-        self._locks: dict[str, threading.Lock] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
     def path(self, hex_digest: str) -> Path:
@@ -54,21 +78,24 @@ class BlobStore:
     def exists(self, hex_digest: str) -> bool:
         return self.path(hex_digest).is_file()
 
-    def size(self, hex_digest: str) -> int:
-        return self.path(hex_digest).stat().st_size
+    def _part(self, scope: str, hex_digest: str) -> Path:
+        return self.uploads / scope / f"{hex_digest}.part"
 
-    def _part(self, hex_digest: str) -> Path:
-        return self.uploads / f"{hex_digest}.part"
-
-    def offset(self, hex_digest: str) -> int:
-        """Bytes an interrupted upload already holds (0 when none)."""
+    def offset(self, scope: str, hex_digest: str) -> int:
+        """Bytes an interrupted upload in ``scope`` already holds (0 when none)."""
         try:
-            return self._part(hex_digest).stat().st_size
+            return self._part(scope, hex_digest).stat().st_size
         except FileNotFoundError:
             return 0
 
     def write(
-        self, hex_digest: str, size: int, chunks: Iterable[bytes], *, offset: int = 0
+        self,
+        scope: str,
+        hex_digest: str,
+        size: int,
+        chunks: Iterable[bytes],
+        *,
+        offset: int = 0,
     ) -> bool:
         """Append ``chunks`` from ``offset``; return True once the verified blob is in place.
 
@@ -76,9 +103,10 @@ class BlobStore:
         later call resumes from ``offset()``). Raises ``OffsetMismatchError`` for a wrong
         offset and ``IntegrityError`` (keeping nothing) when the bytes do not match.
         """
-        with self._lock(hex_digest), self._file_lock(hex_digest):
-            part = self._part(hex_digest)
-            current = self.offset(hex_digest)
+        part = self._part(scope, hex_digest)
+        part.parent.mkdir(exist_ok=True)
+        with self._lock(scope, hex_digest), self._file_lock(part):
+            current = self.offset(scope, hex_digest)
             if offset != current:
                 raise OffsetMismatchError(
                     f"upload of blob {hex_digest} was sent from byte {offset}, but the store "
@@ -112,19 +140,43 @@ class BlobStore:
                 os.fsync(out.fileno())
             if hasher.hexdigest() != hex_digest:
                 part.unlink(missing_ok=True)
-                raise IntegrityError(
-                    f"the bytes sent for blob {hex_digest} hash to {hasher.hexdigest()}; "
-                    "the file changed or was corrupted on the way. Nothing was kept; "
-                    "hash the file again and upload it"
-                )
-            target = self.path(hex_digest)
-            target.parent.mkdir(exist_ok=True)
-            if target.exists():
-                part.unlink()
-            else:
-                os.replace(part, target)
-                fsync_dir(target.parent)
+                raise _mismatch(hex_digest, hasher.hexdigest())
+            self._place(part, hex_digest)
+            fsync_dir(self.path(hex_digest).parent)
             return True
+
+    def write_many(self, blobs: Sequence[tuple[str, bytes]]) -> None:
+        """Store small blobs ``(hex digest, bytes)``; all are verified before any is kept."""
+        for hex_digest, data in blobs:
+            got = hashlib.md5(data).hexdigest()
+            if got != hex_digest:
+                raise _mismatch(hex_digest, got)
+        batch = self.uploads / f"batch-{secrets.token_hex(8)}"
+        batch.mkdir()
+        try:
+            staged = []
+            for hex_digest, data in blobs:
+                if self.exists(hex_digest):
+                    continue
+                tmp = batch / hex_digest
+                tmp.write_bytes(data)
+                staged.append((tmp, hex_digest))
+            if not staged:
+                return
+            sync_files(self.root, [tmp for tmp, _ in staged])
+            for tmp, hex_digest in staged:
+                self._place(tmp, hex_digest)
+            sync_files(self.root, [self.path(h) for _, h in staged])
+        finally:
+            shutil.rmtree(batch, ignore_errors=True)
+
+    def _place(self, tmp: Path, hex_digest: str) -> None:
+        target = self.path(hex_digest)
+        target.parent.mkdir(exist_ok=True)
+        if target.exists():
+            tmp.unlink()
+        else:
+            os.replace(tmp, target)
 
     def read(
         self, hex_digest: str, *, start: int = 0, chunk_size: int = CHUNK_SIZE
@@ -137,39 +189,56 @@ class BlobStore:
         return _stream(stream, start, chunk_size)
 
     def delete(self, hex_digest: str) -> int:
-        """Remove the blob and any partial upload; return the bytes freed."""
-        freed = 0
-        for path in (self.path(hex_digest), self._part(hex_digest)):
-            with contextlib.suppress(FileNotFoundError):
-                freed += path.stat().st_size
-                path.unlink()
-        return freed
+        """Remove the blob; return the bytes freed."""
+        return _unlink(self.path(hex_digest))
 
-    def partial_uploads(self) -> list[tuple[str, float]]:
-        """``(hex digest, mtime)`` of every partial upload."""
+    def partial_uploads(self) -> list[tuple[Path, float]]:
+        """``(path, mtime)`` of every partial upload and leftover lock or batch."""
         found = []
-        for part in self.uploads.glob("*.part"):
-            with contextlib.suppress(FileNotFoundError):
-                found.append((part.name.removesuffix(".part"), part.stat().st_mtime))
+        for scope in self.uploads.iterdir():
+            for path in scope.iterdir() if scope.is_dir() else [scope]:
+                with contextlib.suppress(FileNotFoundError):
+                    found.append((path, path.stat().st_mtime))
         return found
 
-    def _lock(self, hex_digest: str) -> threading.Lock:
+    def remove_partial(self, path: Path) -> int:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            return 0
+        return _unlink(path)
+
+    def _lock(self, scope: str, hex_digest: str) -> threading.Lock:
         with self._locks_guard:
-            return self._locks.setdefault(hex_digest, threading.Lock())
+            return self._locks.setdefault((scope, hex_digest), threading.Lock())
 
     @contextlib.contextmanager
-    def _file_lock(self, hex_digest: str) -> Iterator[None]:
+    def _file_lock(self, part: Path) -> Iterator[None]:
         if sys.platform == "win32":  # pragma: no cover - the in-process lock must do
             yield
             return
-        lock_path = self.uploads / f"{hex_digest}.lock"
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        # The lock file stays: unlinking it could let two processes lock different inodes.
+        fd = os.open(part.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
-            # The lock file stays: unlinking it could let two processes lock different inodes.
             os.close(fd)
+
+
+def _mismatch(expected: str, got: str) -> IntegrityError:
+    return IntegrityError(
+        f"the bytes sent for blob {expected} hash to {got}; the file changed or was "
+        "corrupted on the way. Nothing was kept; hash the file again and upload it"
+    )
+
+
+def _unlink(path: Path) -> int:
+    try:
+        size = path.stat().st_size
+        path.unlink()
+    except FileNotFoundError:
+        return 0
+    return size
 
 
 def _stream(stream: BinaryIO, start: int, chunk_size: int) -> Iterator[bytes]:

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
-from sqlalchemy.pool import NullPool
 
 from desktop_app.core.errors import ValidationError
 from desktop_app.store import schema
@@ -22,7 +21,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
-            poolclass=NullPool,
+            pool_size=8,
+            max_overflow=16,
         )
         _configure_sqlite(engine)
         return engine
@@ -41,22 +41,30 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        # WAL with NORMAL: a commit is atomic but not fsynced; transactions that must
+        # survive a power cut ask for ``durable`` and fsync the log (and all before them).
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get("write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = conn.get_execution_options()
+        durable = options.get("durable", False)
+        conn.exec_driver_sql(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("write", False) else "BEGIN")
 
 
 @contextmanager
-def write_tx(engine: Engine) -> Iterator[Connection]:
-    """A transaction that will write; on SQLite it takes the write lock at once."""
+def write_tx(engine: Engine, *, durable: bool = True) -> Iterator[Connection]:
+    """A transaction that will write; on SQLite it takes the write lock at once.
+
+    ``durable=False`` skips SQLite's fsync for bookkeeping that may be lost in a power cut
+    (it is redone on retry); the next durable transaction makes it durable too.
+    """
     with engine.connect() as conn:
-        conn = conn.execution_options(write=True)
+        conn = conn.execution_options(write=True, durable=durable)
         with conn.begin():
             yield conn
 

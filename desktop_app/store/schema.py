@@ -77,6 +77,8 @@ versions = Table(
     Column("metadata", Text, nullable=False),
     Column("pending_aliases", Text, nullable=False),
     Column("logged_by", String(64), ForeignKey("runs.id")),
+    # A draft found identical to the latest version at commit: the version it became.
+    Column("same_as", String(32)),
     Column("created_at", Float, nullable=False),
     Column("committed_at", Float),
     UniqueConstraint("collection_id", "idx", name="uq_versions_collection_idx"),

@@ -26,6 +26,7 @@ from desktop_app.core.names import (
     validate_type,
     validate_user_alias,
 )
+from desktop_app.core.paths import validate_entry_path
 from desktop_app.core.records import (
     CollectionInfo,
     DraftResult,
@@ -179,9 +180,13 @@ class Store:
             )
         else:
             names = conn.execute(
-                select(s.collections.c.name)
+                select(func.distinct(s.collections.c.name))
                 .join(s.projects, s.collections.c.project_id == s.projects.c.id)
-                .where(s.projects.c.name == project)
+                .join(s.versions, s.versions.c.collection_id == s.collections.c.id)
+                .where(
+                    s.projects.c.name == project,
+                    s.versions.c.state == VersionState.COMMITTED.value,
+                )
                 .order_by(s.collections.c.name)
                 .limit(10)
             ).scalars()
@@ -243,15 +248,30 @@ class Store:
         )
         with read_tx(self.engine) as conn:
             rows = conn.execute(query).all()
-            if not rows and not include_deleted:
+            if not rows and not self._has_history(conn, project, name):
                 raise self._no_artifact(conn, project, name)
             return versions_from_rows(conn, rows)
+
+    def _has_history(self, conn: Connection, project: str, name: str) -> bool:
+        """Whether the artifact ever had a committed version (deleted ones count)."""
+        found = conn.execute(
+            select(s.versions.c.id)
+            .join(s.collections, s.versions.c.collection_id == s.collections.c.id)
+            .join(s.projects, s.collections.c.project_id == s.projects.c.id)
+            .where(
+                s.projects.c.name == project,
+                s.collections.c.name == name,
+                s.versions.c.idx.is_not(None),
+            )
+            .limit(1)
+        ).first()
+        return found is not None
 
     def resolve(self, ref: ArtifactRef) -> VersionInfo:
         if ref.project is None:
             raise ValidationError(
-                f"reference {str(ref)!r} names no project; write it as project/{ref.name}"
-                f":{ref.selector} or set a default project"
+                f"reference {str(ref)!r} names no project; write it as "
+                f"project/{ref.name}:{ref.selector}"
             )
         with read_tx(self.engine) as conn:
             return self._resolve(conn, ref.project, ref.name, ref.selector)
@@ -366,9 +386,10 @@ class Store:
         type_ = validate_type(type_)
         description = validate_description(description)
         meta_json = metadata_to_json(normalize_metadata(metadata))
-        alias_list = sorted({validate_user_alias(a) for a in aliases})
+        # ``latest`` is applied to every new version anyway, so asking for it is harmless.
+        alias_list = sorted({validate_user_alias(a) for a in aliases if a != LATEST})
         tag_list = sorted({validate_tag(t) for t in tags})
-        manifest.validate()
+        _check_manifest(manifest)
         stored = sorted(manifest.stored_digests())
         blob_of = {digest: b64_to_hex(digest) for digest in stored}
         digest = manifest.digest()
@@ -433,7 +454,13 @@ class Store:
         return {d for d in hex_digests if d not in held or not self.blobs.exists(d)}
 
     def upload_offset(self, project: str, digest: str) -> int:
-        return self.blobs.offset(b64_to_hex(digest))
+        hex_digest = b64_to_hex(digest)
+        try:
+            with read_tx(self.engine) as conn:
+                scope = str(self._project_id(conn, project))
+        except NotFoundError:
+            return 0  # a project that does not exist yet has no uploads under way
+        return self.blobs.offset(scope, hex_digest)
 
     def upload_blob(
         self,
@@ -446,32 +473,59 @@ class Store:
     ) -> None:
         hex_digest = b64_to_hex(digest)
         if size < 0 or offset < 0 or offset > size:
-            raise ValidationError(f"upload of {digest}: offset {offset} / size {size} is invalid")
+            raise ValidationError(
+                f"upload of {digest}: offset {offset} and size {size} do not fit; the offset "
+                "must be between 0 and the size"
+            )
         with read_tx(self.engine) as conn:
-            self._project_id(conn, project)
-        if not self.blobs.write(hex_digest, size, chunks, offset=offset):
-            return  # partial: the client resumes from upload_offset()
-        with write_tx(self.engine) as conn:
             project_id = self._project_id(conn, project)
-            if (
-                conn.execute(select(s.blobs.c.digest).where(s.blobs.c.digest == hex_digest)).first()
-                is None
-            ):
-                conn.execute(
-                    insert(s.blobs).values(digest=hex_digest, size=size, created_at=_now())
+        if self.blobs.write(str(project_id), hex_digest, size, chunks, offset=offset):
+            self._record_blobs(project_id, [(hex_digest, size)])
+        # else partial: the client resumes from upload_offset()
+
+    def upload_blobs(self, project: str, blobs: Sequence[tuple[str, bytes]]) -> None:
+        hexed = [(b64_to_hex(digest), data) for digest, data in blobs]
+        with read_tx(self.engine) as conn:
+            project_id = self._project_id(conn, project)
+        self.blobs.write_many(hexed)
+        self._record_blobs(project_id, [(h, len(data)) for h, data in hexed])
+
+    def _record_blobs(self, project_id: int, blobs: Sequence[tuple[str, int]]) -> None:
+        """Note stored blobs and let the project read them.
+
+        Not durable on its own: a grant lost in a power cut only means the blob is sent
+        again, and the commit that relies on it is durable, which flushes it as well.
+        """
+        sizes = dict(blobs)
+        with write_tx(self.engine, durable=False) as conn:
+            known: set[str] = set()
+            for batch in _batches(sorted(sizes)):
+                known.update(
+                    conn.execute(
+                        select(s.blobs.c.digest).where(s.blobs.c.digest.in_(batch))
+                    ).scalars()
                 )
-            self._grant_blobs(conn, project_id, [hex_digest])
+            new = [
+                {"digest": d, "size": size, "created_at": _now()}
+                for d, size in sizes.items()
+                if d not in known
+            ]
+            if new:
+                conn.execute(insert(s.blobs), new)
+            self._grant_blobs(conn, project_id, sizes)
 
     def _grant_blobs(self, conn: Connection, project_id: int, hex_digests: Iterable[str]) -> None:
         wanted = set(hex_digests)
-        have = set(
-            conn.execute(
-                select(s.project_blobs.c.digest).where(
-                    s.project_blobs.c.project_id == project_id,
-                    s.project_blobs.c.digest.in_(wanted),
-                )
-            ).scalars()
-        )
+        have: set[str] = set()
+        for batch in _batches(sorted(wanted)):
+            have.update(
+                conn.execute(
+                    select(s.project_blobs.c.digest).where(
+                        s.project_blobs.c.project_id == project_id,
+                        s.project_blobs.c.digest.in_(batch),
+                    )
+                ).scalars()
+            )
         new = [{"project_id": project_id, "digest": d} for d in sorted(wanted - have)]
         if new:
             conn.execute(insert(s.project_blobs), new)
@@ -481,6 +535,8 @@ class Store:
             row = self._get_version_row(conn, version_id)
             if row.state == VersionState.COMMITTED.value:
                 return versions_from_rows(conn, [row])[0]
+            if row.same_as is not None:  # a retry after the draft proved identical
+                return self._get_version(conn, row.same_as)
             if row.state != VersionState.PENDING.value:
                 raise ConflictError(
                     f"version {row.collection_name}:{row.idx} is {row.state.lower()} and "
@@ -496,7 +552,12 @@ class Store:
             ).scalar_one()
             latest = self._latest_row(conn, collection_id)
             if latest is not None and latest.digest == row.digest:
-                self._delete_draft_rows(conn, version_id)
+                conn.execute(delete(s.entries).where(s.entries.c.version_id == version_id))
+                conn.execute(
+                    update(s.versions)
+                    .where(s.versions.c.id == version_id)
+                    .values(state=VersionState.DELETED.value, same_as=latest.id)
+                )
                 return versions_from_rows(conn, [latest])[0]
             missing = self._missing_for_version(conn, project_id, version_id)
             if missing:
@@ -566,8 +627,17 @@ class Store:
             self._delete_draft_rows(conn, version_id)
 
     def _delete_draft_rows(self, conn: Connection, version_id: str) -> None:
+        """Remove a draft; an artifact left with no versions at all goes too (and its type)."""
+        collection_id = conn.execute(
+            select(s.versions.c.collection_id).where(s.versions.c.id == version_id)
+        ).scalar_one()
         conn.execute(delete(s.entries).where(s.entries.c.version_id == version_id))
         conn.execute(delete(s.versions).where(s.versions.c.id == version_id))
+        remaining = conn.execute(
+            select(func.count()).where(s.versions.c.collection_id == collection_id)
+        ).scalar_one()
+        if remaining == 0:
+            conn.execute(delete(s.collections).where(s.collections.c.id == collection_id))
 
     def _latest_row(self, conn: Connection, collection_id: int) -> Any:
         return conn.execute(
@@ -583,8 +653,12 @@ class Store:
         hex_digest = self._readable_blob(project, digest)
         return self.blobs.read(hex_digest, start=start, chunk_size=chunk_size)
 
-    def local_blob_path(self, project: str, digest: str) -> Path | None:
-        return self.blobs.path(self._readable_blob(project, digest))
+    def local_blob_paths(self, project: str, digests: Sequence[str]) -> dict[str, Path]:
+        hexed = {digest: b64_to_hex(digest) for digest in digests}
+        with read_tx(self.engine) as conn:
+            project_id = self._project_id(conn, project)
+            missing = self._missing(conn, project_id, sorted(set(hexed.values())))
+        return {d: self.blobs.path(h) for d, h in hexed.items() if h not in missing}
 
     def _readable_blob(self, project: str, digest: str) -> str:
         hex_digest = b64_to_hex(digest)
@@ -864,10 +938,24 @@ class Store:
                 conn.execute(delete(s.blobs).where(s.blobs.c.digest.in_(batch)))
         freed = sum(self.blobs.delete(d) for d in dead)
         cutoff = _now() - stale_upload_seconds
-        for hex_digest, mtime in self.blobs.partial_uploads():
+        for path, mtime in self.blobs.partial_uploads():
             if mtime < cutoff:
-                freed += self.blobs.delete(hex_digest)
+                freed += self.blobs.remove_partial(path)
         return GcReport(blobs_removed=len(dead), bytes_freed=freed)
+
+
+def _check_manifest(manifest: Manifest) -> None:
+    """Validate a manifest from elsewhere again: every path, every size, the path set."""
+    for entry in manifest:
+        validate_entry_path(entry.path)
+        if entry.ref is None and (entry.size is None or entry.size < 0):
+            raise ValidationError(
+                f"manifest entry {entry.path!r} has size {entry.size!r}; a stored file needs "
+                "a size >= 0"
+            )
+        if entry.ref is None:
+            b64_to_hex(entry.digest)
+    manifest.validate()
 
 
 def _version_index(selector: str) -> int | None:

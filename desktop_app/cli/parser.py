@@ -1,0 +1,223 @@
+"""The argument parser of ``artifact-desk``; argparse never exits or prints by itself here."""
+
+from __future__ import annotations
+
+import argparse
+from importlib import metadata
+from typing import Any, NoReturn
+
+from desktop_app.cli.output import PROG
+
+EXIT_OK = 0
+EXIT_VERIFY_FAILED = 1
+EXIT_USAGE = 2
+EXIT_IO = 74
+EXIT_INTERNAL = 70
+EXIT_CANCELLED = 130
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0    success
+  1    verify: the folder does not match the version
+  2    usage error or invalid input (a bad name, alias, reference, size, JSON...)
+  3    not found (project, artifact, version or alias)
+  4    conflict (e.g. the name already has another type)
+  5    integrity error (content does not match its digest)
+  6    backend unavailable; try again later
+  70   unexpected internal error (ARTIFACT_DESK_DEBUG=1 shows the traceback)
+  74   file system error (permission denied, disk full...)
+  130  cancelled (Ctrl-C)
+
+Without a command, artifact-desk prints this help and exits with 2; the desktop window
+comes with a later release. All folders move under $ARTIFACT_DESK_HOME when it is set.
+"""
+
+REF_HELP = "'project/name', 'entity/project/name', optionally ':vN' or ':alias' (default latest)"
+
+
+class UsageError(Exception):
+    """argparse found a bad command line; ``usage`` is the relevant usage text."""
+
+    def __init__(self, prog: str, usage: str, message: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+        self.usage = usage
+        self.message = message
+
+
+class ParserExit(Exception):  # noqa: N818 - a normal early exit, not an error
+    """argparse finished early (``--help``, ``--version``) with this status."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser that raises instead of exiting, so ``main`` owns all output."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.subcommands: dict[str, argparse.ArgumentParser] = {}
+
+    def subcommand_parser(self, name: str) -> argparse.ArgumentParser:
+        """The parser of subcommand ``name`` (for printing its help)."""
+        return self.subcommands[name]
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self.prog, self.format_usage(), message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self._print_message(message)
+        raise ParserExit(status)
+
+
+def app_version() -> str:
+    """The installed package version."""
+    try:
+        return metadata.version("artifact-desk")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0+unknown"
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS keeps a subcommand from resetting -q given before the command.
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print only errors and requested data (listings, JSON, the downloaded folder)",
+    )
+
+
+def build_parser() -> ArgumentParser:
+    """The full ``artifact-desk`` parser."""
+    parser = ArgumentParser(
+        prog=PROG,
+        description="Version the files that flow in and out of training runs "
+        "(W&B Artifacts compatible).",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {app_version()}")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=False,
+        help="print only errors and requested data (listings, JSON, the downloaded folder)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    put = commands.add_parser(
+        "put",
+        help="upload a file or folder as a new version",
+        description="Upload a file or folder as the next version of an artifact. If the "
+        "content equals the latest version, nothing is uploaded and that version is kept.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    put.add_argument("path", metavar="PATH", help="the file or folder to upload")
+    put.add_argument(
+        "-n",
+        "--name",
+        required=True,
+        metavar="[ENTITY/]PROJECT/NAME",
+        help="where the artifact lives, e.g. artifacts-example/example_artifact",
+    )
+    put.add_argument(
+        "-t",
+        "--type",
+        default="unspecified",
+        metavar="TYPE",
+        help="artifact type such as dataset or model (default: unspecified)",
+    )
+    put.add_argument(
+        "-a",
+        "--alias",
+        action="append",
+        default=[],
+        metavar="ALIAS",
+        help="alias for the new version, e.g. best (repeatable; latest is always set)",
+    )
+    put.add_argument("-d", "--description", metavar="TEXT", help="description of the version")
+    put.add_argument("--metadata", metavar="JSON", help="a JSON object, e.g. '{\"rows\": 1000}'")
+    put.add_argument("--tag", action="append", default=[], metavar="TAG", help="tag (repeatable)")
+    _add_common(put)
+
+    get = commands.add_parser(
+        "get",
+        help="download a version",
+        description="Download a version and print the folder it went to "
+        "(default ./artifacts/<name>:vN).",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    get.add_argument("ref", metavar="REF", help=REF_HELP)
+    get.add_argument("--root", metavar="DIR", help="folder to place the files in")
+    get.add_argument(
+        "--path", metavar="PREFIX", help="download only this file or folder of the version"
+    )
+    _add_common(get)
+
+    ls = commands.add_parser(
+        "ls",
+        help="list projects, or the artifacts of a project",
+        description="Without PROJECT, list the projects; with PROJECT, list its artifacts.",
+    )
+    ls.add_argument("project", nargs="?", metavar="PROJECT", help="[ENTITY/]PROJECT")
+    ls.add_argument("-t", "--type", metavar="TYPE", help="only artifacts of this type")
+    ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_common(ls)
+
+    versions = commands.add_parser(
+        "versions",
+        help="list the versions of an artifact",
+        description="List the versions of an artifact, oldest first.",
+    )
+    versions.add_argument("artifact", metavar="[ENTITY/]PROJECT/NAME")
+    versions.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_common(versions)
+
+    files = commands.add_parser(
+        "files",
+        help="list the files of a version",
+        description="List the files of a version: path, size and digest, in path order.",
+    )
+    files.add_argument("ref", metavar="REF", help=REF_HELP)
+    files.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_common(files)
+
+    verify = commands.add_parser(
+        "verify",
+        help="check that a folder holds exactly a version's files",
+        description="Compare a folder with a version: exit 0 if it matches, otherwise "
+        "print each missing, changed or extra file and exit 1.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verify.add_argument("ref", metavar="REF", help=REF_HELP)
+    verify.add_argument("folder", metavar="DIR", help="the folder to check")
+    _add_common(verify)
+
+    cache = commands.add_parser(
+        "cache",
+        help="manage the local content cache",
+        description="Manage the cache of downloaded file contents.",
+    )
+    cache_actions = cache.add_subparsers(dest="cache_action", metavar="ACTION")
+    cleanup = cache_actions.add_parser(
+        "cleanup",
+        help="evict least recently used contents down to SIZE",
+        description="Evict the least recently used contents until the cache holds at most "
+        "SIZE; contents of pinned versions are kept.",
+    )
+    cleanup.add_argument("size", metavar="SIZE", help="e.g. 10GB, 500MiB, 0")
+    _add_common(cleanup)
+    _add_common(cache)
+    parser.subcommands.update(
+        {"put": put, "get": get, "ls": ls, "versions": versions, "verify": verify, "cache": cache}
+    )
+    return parser

@@ -1,0 +1,235 @@
+"""Contract: resumable, verified blob uploads, blob reads and garbage collection."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from desktop_app.core.digests import md5_b64
+from desktop_app.core.errors import (
+    BackendUnavailableError,
+    ConflictError,
+    IntegrityError,
+    NotFoundError,
+    OffsetMismatchError,
+)
+from desktop_app.core.records import GcReport
+
+P = "proj"
+DATA = os.urandom(3000) + b"tail"
+DIGEST = md5_b64(DATA)
+
+
+class ConnectionDroppedError(Exception):
+    """Stands in for a connection that drops in the middle of an upload."""
+
+
+def _interrupted_after(*chunks: bytes):
+    yield from chunks
+    raise ConnectionDroppedError("connection dropped")
+
+
+@pytest.fixture
+def draft(backend, manifest_of):
+    """A draft that needs exactly ``DATA``."""
+    result = backend.create_draft(P, "data", "dataset", manifest_of({"big.bin": DATA}))
+    assert list(result.missing) == [DIGEST]
+    return result
+
+
+def _still_missing(backend, manifest_of):
+    again = backend.create_draft(P, "data", "dataset", manifest_of({"big.bin": DATA}))
+    return DIGEST in again.missing
+
+
+def test_uploaded_blob_reads_back_whole_and_from_an_offset(backend, draft, read_blob_bytes):
+    backend.upload_blob(P, DIGEST, len(DATA), [DATA[:1000], DATA[1000:2500], DATA[2500:]])
+    backend.commit(draft.version.id)
+
+    assert read_blob_bytes(backend, P, DIGEST) == DATA
+    assert read_blob_bytes(backend, P, DIGEST, start=1234) == DATA[1234:]
+    assert read_blob_bytes(backend, P, DIGEST, start=len(DATA)) == b""
+    chunks = list(backend.read_blob(P, DIGEST, chunk_size=1000))
+    assert b"".join(chunks) == DATA
+    assert len(chunks) >= 4
+    assert all(len(chunk) <= 1000 for chunk in chunks)
+
+
+def test_local_blob_paths_hold_the_bytes(harness, draft):
+    backend = harness.backend
+    backend.upload_blob(P, DIGEST, len(DATA), [DATA])
+    backend.commit(draft.version.id)
+    unknown = md5_b64(b"never uploaded")
+
+    paths = backend.local_blob_paths(P, [DIGEST, unknown])
+
+    assert unknown not in paths
+    if harness.kind == "local":
+        assert set(paths) == {DIGEST}
+    for path in paths.values():
+        assert path.read_bytes() == DATA
+
+
+def test_small_blobs_upload_in_one_batch(backend, manifest_of, read_blob_bytes):
+    files = {f"f{i}": f"small file {i}".encode() for i in range(50)}
+    result = backend.create_draft(P, "many", "dataset", manifest_of(files))
+    assert len(result.missing) == 50
+
+    backend.upload_blobs(P, [(md5_b64(data), data) for data in files.values()])
+
+    version = backend.commit(result.version.id)
+    assert version.file_count == 50
+    assert read_blob_bytes(backend, P, md5_b64(files["f7"])) == files["f7"]
+
+
+def test_a_bad_blob_rejects_the_whole_batch(backend, manifest_of):
+    good, bad = b"good bytes", b"bad bytes"
+    result = backend.create_draft(P, "pair", "dataset", manifest_of({"g": good, "b": bad}))
+
+    with pytest.raises(IntegrityError):
+        backend.upload_blobs(P, [(md5_b64(good), good), (md5_b64(bad), b"tampered")])
+
+    again = backend.create_draft(P, "pair", "dataset", manifest_of({"g": good, "b": bad}))
+    assert set(again.missing) == {md5_b64(good), md5_b64(bad)}
+    with pytest.raises(ConflictError):
+        backend.commit(result.version.id)
+
+
+def test_empty_file_round_trips(backend, manifest_of, read_blob_bytes):
+    empty = md5_b64(b"")
+    result = backend.create_draft(P, "data", "dataset", manifest_of({"empty": b""}))
+    assert list(result.missing) == [empty]
+
+    backend.upload_blob(P, empty, 0, [])
+    committed = backend.commit(result.version.id)
+
+    assert committed.size == 0
+    assert read_blob_bytes(backend, P, empty) == b""
+
+
+def test_upload_offset_is_zero_without_an_upload(backend, draft):
+    assert backend.upload_offset(P, DIGEST) == 0
+
+
+def test_wrong_offset_is_refused_with_the_expected_one(backend, draft):
+    with pytest.raises(OffsetMismatchError) as caught:
+        backend.upload_blob(P, DIGEST, len(DATA), [DATA[500:]], offset=500)
+
+    assert caught.value.expected == 0
+    assert backend.upload_offset(P, DIGEST) == 0
+
+
+def test_bytes_that_do_not_match_the_digest_are_not_kept(backend, draft, manifest_of):
+    wrong = bytes(len(DATA))
+
+    with pytest.raises(IntegrityError):
+        backend.upload_blob(P, DIGEST, len(wrong), [wrong[:100], wrong[100:]])
+
+    assert backend.upload_offset(P, DIGEST) == 0
+    assert _still_missing(backend, manifest_of)
+    with pytest.raises(ConflictError, match=r"big\.bin"):
+        backend.commit(draft.version.id)
+    with pytest.raises(NotFoundError):
+        b"".join(backend.read_blob(P, DIGEST))
+
+
+def test_too_few_bytes_are_not_kept(backend, draft, manifest_of):
+    with pytest.raises(IntegrityError):
+        backend.upload_blob(P, DIGEST, len(DATA) - 1, [DATA[:-1]])
+
+    assert backend.upload_offset(P, DIGEST) == 0
+    assert _still_missing(backend, manifest_of)
+
+
+def test_interrupted_upload_resumes_from_its_offset(backend, draft, manifest_of, read_blob_bytes):
+    with pytest.raises((ConnectionDroppedError, BackendUnavailableError)):
+        backend.upload_blob(P, DIGEST, len(DATA), _interrupted_after(DATA[:1000], DATA[1000:1700]))
+
+    offset = backend.upload_offset(P, DIGEST)
+    assert 0 < offset <= 1700
+    assert _still_missing(backend, manifest_of)
+    with pytest.raises(ConflictError):
+        backend.commit(draft.version.id)
+
+    with pytest.raises(OffsetMismatchError) as caught:
+        backend.upload_blob(P, DIGEST, len(DATA), [DATA], offset=0)
+    assert caught.value.expected == offset
+    assert backend.upload_offset(P, DIGEST) == offset
+
+    backend.upload_blob(P, DIGEST, len(DATA), [DATA[offset:]], offset=offset)
+
+    assert not _still_missing(backend, manifest_of)
+    assert backend.commit(draft.version.id).index == 0
+    assert read_blob_bytes(backend, P, DIGEST) == DATA
+
+
+def test_resumed_upload_with_wrong_bytes_starts_over(backend, draft, manifest_of):
+    with pytest.raises((ConnectionDroppedError, BackendUnavailableError)):
+        backend.upload_blob(P, DIGEST, len(DATA), _interrupted_after(DATA[:1000]))
+    offset = backend.upload_offset(P, DIGEST)
+    assert offset > 0
+
+    with pytest.raises(IntegrityError):
+        backend.upload_blob(P, DIGEST, len(DATA), [bytes(len(DATA) - offset)], offset=offset)
+
+    assert backend.upload_offset(P, DIGEST) == 0
+    assert _still_missing(backend, manifest_of)
+    backend.upload_blob(P, DIGEST, len(DATA), [DATA])
+    assert backend.commit(draft.version.id).index == 0
+
+
+def test_partial_uploads_are_per_project(backend, draft, manifest_of):
+    with pytest.raises((ConnectionDroppedError, BackendUnavailableError)):
+        backend.upload_blob(P, DIGEST, len(DATA), _interrupted_after(DATA[:1000]))
+
+    assert backend.upload_offset("other-project", DIGEST) == 0
+
+
+def test_blobs_of_another_project_cannot_be_read(backend, log):
+    log("team-a/private", "data", {"secret": b"top secret"})
+
+    with pytest.raises(NotFoundError):
+        b"".join(backend.read_blob("team-b/public", md5_b64(b"top secret")))
+
+
+def test_gc_removes_only_unreferenced_blobs(backend, store, log, manifest_of, read_blob_bytes):
+    old = b"only in v0" * 10
+    shared = b"in v0 and v1"
+    newer = b"only in v1"
+    pending = b"only in a pending draft"
+    discarded = b"only in a discarded draft!"
+    v0 = log(P, "data", {"old": old, "shared": shared})
+    log(P, "data", {"shared": shared, "new": newer})
+    in_flight = backend.create_draft(P, "wip", "dataset", manifest_of({"p": pending}))
+    backend.upload_blob(P, md5_b64(pending), len(pending), [pending])
+    gone = backend.create_draft(P, "dropped", "dataset", manifest_of({"d": discarded}))
+    backend.upload_blob(P, md5_b64(discarded), len(discarded), [discarded])
+    backend.discard_draft(gone.version.id)
+    backend.delete_version(v0.id)
+
+    report = store.gc()
+
+    assert isinstance(report, GcReport)
+    assert report.blobs_removed == 2
+    assert report.bytes_freed == len(old) + len(discarded)
+    for data in (shared, newer, pending):
+        assert read_blob_bytes(backend, P, md5_b64(data)) == data
+    for data in (old, discarded):
+        with pytest.raises(NotFoundError):
+            read_blob_bytes(backend, P, md5_b64(data))
+    again = backend.create_draft(P, "data", "dataset", manifest_of({"old": old}))
+    assert list(again.missing) == [md5_b64(old)]
+    assert backend.commit(in_flight.version.id).index == 0
+    assert store.gc() == GcReport(0, 0)
+
+
+def test_gc_keeps_bytes_another_project_still_uses(backend, store, log, read_blob_bytes):
+    data = b"the same bytes in two projects"
+    a0 = log("proj-a", "data", {"f": data})
+    log("proj-b", "data", {"f": data})
+
+    backend.delete_version(a0.id)
+    store.gc()
+
+    assert read_blob_bytes(backend, "proj-b", md5_b64(data)) == data
