@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from desktop_app.core.errors import ValidationError
 from desktop_app.core.paths import check_path_set, validate_entry_path
@@ -16,39 +17,46 @@ class LocalFile:
 
     entry_path: str
     local_path: Path
+    size: int
 
 
 def collect(local: Path, name: str | None = None) -> list[LocalFile]:
     """The files under ``local`` (a file or a folder), with validated entry paths.
 
     A file becomes ``name`` (default: its own name); a folder's files keep their relative
-    paths, under ``name/`` when a name is given. Symlinked folders are not followed.
+    paths, under ``name/`` when a name is given. Symlinks to files are followed, symlinked
+    folders are not. Names keep the file system's spelling, as W&B does (so an NFD name
+    from macOS hashes the same in both); NFC twins are refused by ``check_path_set``.
     """
-    if not local.exists():
-        raise ValidationError(f"{local} does not exist; check the path")
-    if local.is_file():
+    try:
+        info = os.stat(local)
+    except FileNotFoundError:
+        raise ValidationError(f"{local} does not exist; check the path") from None
+    if stat.S_ISREG(info.st_mode):
         entry = name if name is not None else local.name
-        return [LocalFile(_checked(entry, local), local)]
-    if not local.is_dir():
+        return [LocalFile(_checked(entry, local), local, info.st_size)]
+    if not stat.S_ISDIR(info.st_mode):
         raise ValidationError(f"{local} is neither a file nor a folder")
-    prefix = PurePosixPath(name) if name else None
+    if name is not None:
+        validate_entry_path(name)
     found: list[LocalFile] = []
-    for folder, dirs, names in os.walk(local):
-        dirs.sort()
-        for file_name in sorted(names):
-            path = Path(folder) / file_name
-            if not path.is_file():
-                continue  # sockets, broken links...
-            rel = PurePosixPath(path.relative_to(local).as_posix())
-            entry = str(prefix / rel) if prefix else str(rel)
-            found.append(LocalFile(_checked(entry, path), path))
+    _walk(str(local), f"{name}/" if name else "", found)
     check_path_set(f.entry_path for f in found)
     return found
 
 
+def _walk(folder: str, prefix: str, found: list[LocalFile]) -> None:
+    with os.scandir(folder) as scan:
+        children = sorted(scan, key=lambda child: child.name)
+    for child in children:
+        if child.is_dir(follow_symlinks=False):
+            _walk(child.path, f"{prefix}{child.name}/", found)
+        elif child.is_file():  # follows a symlink to a file; skips sockets, broken links
+            path = Path(child.path)
+            found.append(LocalFile(_checked(prefix + child.name, path), path, child.stat().st_size))
+
+
 def _checked(entry: str, path: Path) -> str:
-    """Validate, but keep the name as the file system spells it, as W&B does (so an NFD
-    name from macOS hashes the same in both); NFC twins are refused by check_path_set."""
     try:
         validate_entry_path(entry)
     except ValidationError as exc:

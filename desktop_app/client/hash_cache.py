@@ -7,9 +7,9 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from desktop_app.client.progress import CancelCheck, check_cancelled
 from desktop_app.core.digests import CHUNK_SIZE, b64_of
@@ -120,6 +120,34 @@ class HashCache:
         key = os.path.abspath(path)
         identity = FileIdentity.of(os.stat(key))
         return self._lookup(key, identity)
+
+    def lookup_many(self, paths: Sequence[Path]) -> list[tuple[str | None, int]]:
+        """``(cached digest or None, size)`` for each path: one query per 500 paths."""
+        keys = [os.path.abspath(path) for path in paths]
+        identities = [FileIdentity.of(os.stat(key)) for key in keys]
+        rows: dict[str, tuple[Any, ...]] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                batch = keys[start : start + 500]
+                marks = ",".join("?" * len(batch))
+                for row in self._conn.execute(
+                    "SELECT path, size, mtime_ns, inode, device, digest, hashed_at_ns "
+                    f"FROM file_digests WHERE path IN ({marks})",
+                    batch,
+                ):
+                    rows[row[0]] = row[1:]
+        return [
+            (self._trusted(rows.get(key), identity), identity.size)
+            for key, identity in zip(keys, identities, strict=True)
+        ]
+
+    def _trusted(self, row: tuple[Any, ...] | None, identity: FileIdentity) -> str | None:
+        if row is None or FileIdentity(*row[:4]) != identity:
+            return None
+        digest, hashed_at_ns = str(row[4]), int(row[5])
+        if hashed_at_ns - identity.mtime_ns < self._racy_window_ns:
+            return None
+        return digest
 
     def _lookup(self, key: str, identity: FileIdentity) -> str | None:
         with self._lock:

@@ -66,16 +66,29 @@ def hash_files(
     on_progress: ProgressCallback | None = None,
     is_cancelled: CancelCheck | None = None,
 ) -> list[str]:
-    """W&B digests of ``paths`` (same order), hashed in parallel; hashlib releases the GIL."""
-    total = sum(os.stat(path).st_size for path in paths)
-    throttle = Throttle(on_progress, total)
+    """W&B digests of ``paths`` (same order), hashed in parallel; hashlib releases the GIL.
 
-    def hash_one(path: Path, should_stop: CancelCheck) -> str:
+    Files the cache knows unchanged are answered in one batch lookup; only the rest go to
+    the thread pool.
+    """
+    if cache is not None:
+        known = cache.lookup_many(paths)
+    else:
+        known = [(None, os.stat(path).st_size) for path in paths]
+    throttle = Throttle(on_progress, sum(size for _digest, size in known))
+    throttle.add(sum(size for digest, size in known if digest is not None))
+    todo = [index for index, (digest, _size) in enumerate(known) if digest is None]
+
+    def hash_one(index: int, should_stop: CancelCheck) -> str:
+        path = paths[index]
         if cache is not None:
             return cache.digest(path, on_bytes=throttle.add, is_cancelled=should_stop)
         digest, _identity = hash_stable_file(path, on_bytes=throttle.add, is_cancelled=should_stop)
         return digest
 
-    digests = run_parallel(paths, hash_one, workers=workers, is_cancelled=is_cancelled)
+    hashed = run_parallel(todo, hash_one, workers=workers, is_cancelled=is_cancelled)
     throttle.finish()
-    return digests
+    digests = [digest for digest, _size in known]
+    for index, digest in zip(todo, hashed, strict=True):
+        digests[index] = digest
+    return [digest for digest in digests if digest is not None]

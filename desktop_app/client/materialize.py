@@ -74,15 +74,18 @@ def materialize(
     planned = _plan(files)
     target.mkdir(parents=True, exist_ok=True)
     root = target.resolve()
+    folders = sorted({rel_parts[:-1] for rel_parts, _file in planned})
+    for folder in folders:  # each folder once, not once per file
+        _check_existing(root, folder)
     for rel_parts, _file in planned:
-        _check_existing(root, rel_parts)
+        _check_final(root.joinpath(*rel_parts))
+    made = {folder: _make_parents(root, folder) for folder in folders}
 
     throttle = Throttle(on_progress, sum(file.size for _parts, file in planned))
 
     def place(item: tuple[tuple[str, ...], FileToPlace], should_stop: CancelCheck) -> bool:
         rel_parts, file = item
-        parent = _make_parents(root, rel_parts[:-1])
-        dest = parent / rel_parts[-1]
+        dest = made[rel_parts[:-1]] / rel_parts[-1]
         if _already_there(dest, file, hash_cache, should_stop):
             throttle.add(file.size)
             return False
@@ -112,24 +115,29 @@ def _plan(files: Sequence[FileToPlace]) -> list[tuple[tuple[str, ...], FileToPla
     return planned
 
 
-def _check_existing(root: Path, rel_parts: tuple[str, ...]) -> None:
+def _check_existing(root: Path, folder: tuple[str, ...]) -> None:
     """Refuse, before writing, what is already in the way: symlinked or non-folder parents."""
     current = root
-    for index, part in enumerate(rel_parts):
+    for part in folder:
         current = current / part
         try:
             info = os.lstat(current)
         except FileNotFoundError:
             return
-        is_last = index == len(rel_parts) - 1
-        if is_last:
-            if stat.S_ISDIR(info.st_mode):
-                raise ValidationError(
-                    f"{current} is a folder, but the artifact has a file there; move the "
-                    "folder away or choose another target folder"
-                )
-            return
         _check_parent(current, info)
+
+
+def _check_final(path: Path) -> None:
+    """A folder where the artifact has a file is in the way (a symlink is replaced)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(info.st_mode):
+        raise ValidationError(
+            f"{path} is a folder, but the artifact has a file there; move the "
+            "folder away or choose another target folder"
+        )
 
 
 def _check_parent(path: Path, info: os.stat_result) -> None:
@@ -200,16 +208,24 @@ def _write_atomically(
             os.unlink(tmp)
 
 
+# (source device, target device) pairs where reflink failed: do not ask again per file.
+_NO_REFLINK: set[tuple[int, int]] = set()
+
+
 def _reflink(src: BinaryIO, out: BinaryIO) -> bool:
     """Share the source's blocks (copy-on-write) where the file system allows it."""
     if not sys.platform.startswith("linux"):
         return False
     import fcntl
 
+    devices = (os.fstat(src.fileno()).st_dev, os.fstat(out.fileno()).st_dev)
+    if devices in _NO_REFLINK:
+        return False
     try:
         fcntl.ioctl(out.fileno(), FICLONE, src.fileno())
     except OSError as exc:
         if exc.errno in _REFLINK_UNSUPPORTED:
+            _NO_REFLINK.add(devices)
             return False
         raise
     return True

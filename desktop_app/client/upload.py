@@ -54,7 +54,7 @@ def hash_local_files(
     manifest = Manifest()
     sources: dict[str, Path] = {}
     for file, digest in zip(files, digests, strict=True):
-        manifest.add(ManifestEntry(file.entry_path, digest, file.local_path.stat().st_size))
+        manifest.add(ManifestEntry(file.entry_path, digest, file.size))
         sources.setdefault(digest, file.local_path)
     manifest.validate()
     return manifest, sources

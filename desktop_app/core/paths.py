@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -82,6 +83,15 @@ def validate_entry_path(path: str) -> str:
     Accepted paths are relative, ``/``-separated, and valid file names on Linux, macOS
     and Windows alike.
     """
+    if not isinstance(path, str):
+        raise ValidationError(f"entry path must be a string, not {type(path).__name__} {path!r}")
+    return _validate_entry_path(path)
+
+
+# A path is checked where it enters (a folder walk, a manifest, the store) and again where
+# it leaves (materialize); remembering recent answers makes the repeats free.
+@functools.lru_cache(maxsize=1 << 16)
+def _validate_entry_path(path: str) -> str:
     if not isinstance(path, str):
         raise ValidationError(f"entry path must be a string, not {type(path).__name__} {path!r}")
     if not path:

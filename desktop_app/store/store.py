@@ -389,9 +389,6 @@ class Store:
         # ``latest`` is applied to every new version anyway, so asking for it is harmless.
         alias_list = sorted({validate_user_alias(a) for a in aliases if a != LATEST})
         tag_list = sorted({validate_tag(t) for t in tags})
-        _check_manifest(manifest)
-        stored = sorted(manifest.stored_digests())
-        blob_of = {digest: b64_to_hex(digest) for digest in stored}
         digest = manifest.digest()
         with write_tx(self.engine) as conn:
             if run_id is not None:
@@ -400,8 +397,12 @@ class Store:
             collection_id = self._collection_for_write(conn, project_id, name, type_)
             latest = self._latest_row(conn, collection_id)
             if latest is not None and latest.digest == digest:
+                # Same paths and digests as a version validated when it was logged.
                 existing = versions_from_rows(conn, [latest])[0]
                 return DraftResult(existing, (), unchanged=True)
+            _check_manifest(manifest)  # rolls the transaction back if anything is off
+            stored = sorted(manifest.stored_digests())
+            blob_of = {digest: b64_to_hex(digest) for digest in stored}
             version_id = uuid.uuid4().hex
             conn.execute(
                 insert(s.versions).values(
