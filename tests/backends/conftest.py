@@ -7,13 +7,21 @@ manager that takes a fresh temporary folder and yields a :class:`Harness`.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from contract_helpers import Logger, make_manifest, raw_manifest, read_all, upload_missing
+from contract_helpers import (
+    POSTGRES_URL,
+    Logger,
+    make_manifest,
+    raw_manifest,
+    read_all,
+    upload_missing,
+)
 
 from desktop_app.backends.protocol import Backend
 from desktop_app.core.manifest import Manifest, ManifestEntry
@@ -42,8 +50,30 @@ def _local_harness(tmp_path: Path) -> Iterator[Harness]:
         backend.close()
 
 
+@contextlib.contextmanager
+def _postgres_store_harness(tmp_path: Path) -> Iterator[Harness]:
+    """The store itself on PostgreSQL, in a schema of its own: proves no SQLite-only SQL."""
+    from sqlalchemy import create_engine, text
+
+    from desktop_app.store import Store
+
+    schema = f"contract_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    store = Store(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", tmp_path / "blobs")
+    try:
+        yield Harness("postgresql", store, store)
+    finally:
+        store.close()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 BACKEND_FACTORIES: dict[str, BackendFactory] = {
     "local": _local_harness,
+    "store-postgresql": _postgres_store_harness,
 }
 
 

@@ -5,6 +5,7 @@ The file name is unique in the test tree, so test modules can import it by name.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -12,6 +13,11 @@ from desktop_app.backends.protocol import Backend
 from desktop_app.core.digests import md5_b64
 from desktop_app.core.manifest import Manifest, ManifestEntry
 from desktop_app.core.records import VersionInfo
+
+# PostgreSQL runs on the development machines and in CI (``.ci/run`` starts it if needed).
+POSTGRES_URL = os.environ.get(
+    "ARTIFACT_DESK_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 def make_manifest(files: Mapping[str, bytes], refs: Mapping[str, str] | None = None) -> Manifest:

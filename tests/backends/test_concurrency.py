@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
-from contract_helpers import Logger
+from contract_helpers import POSTGRES_URL, Logger
+from sqlalchemy import create_engine, text
 
 from desktop_app.backends.local import LocalBackend
 from desktop_app.core.digests import md5_b64
 from desktop_app.core.errors import OffsetMismatchError
 from desktop_app.core.records import VersionState
 from desktop_app.core.refs import ArtifactRef
+from desktop_app.store import Store
 
 PROJECT = "team/concurrent"
 NAME = "shared-artifact"
@@ -25,9 +29,17 @@ WORKERS = 4
 COMMITS_EACH = 5
 
 
+def _open(root: str) -> Any:
+    """``root`` is a folder (LocalBackend) or ``DB_URL|BLOB_FOLDER`` (the store on a server DB)."""
+    if "|" in root:
+        url, blobs = root.split("|")
+        return Store(url, Path(blobs))
+    return LocalBackend(Path(root))
+
+
 def commit_versions(root: str, worker: int, commits: int) -> list[int]:
     """Commit ``commits`` versions with content only this worker writes; their indices."""
-    backend = LocalBackend(Path(root))
+    backend = _open(root)
     try:
         log = Logger(backend)
         indices = []
@@ -41,10 +53,10 @@ def commit_versions(root: str, worker: int, commits: int) -> list[int]:
         backend.close()
 
 
-def _check_store(root: Path, reported: list[int]) -> None:
+def _check_store(root: Path | str, reported: list[int]) -> None:
     total = WORKERS * COMMITS_EACH
     assert sorted(reported) == list(range(total))
-    backend = LocalBackend(root)
+    backend = _open(str(root))
     try:
         versions = backend.list_versions(PROJECT, NAME)
         assert sorted(v.index for v in versions) == list(range(total))
@@ -76,6 +88,27 @@ def test_processes_committing_one_artifact(tmp_path):
     for indices in results:
         assert indices == sorted(indices)
     _check_store(root, [index for indices in results for index in indices])
+
+
+@pytest.mark.slow
+def test_processes_committing_one_artifact_on_postgresql(tmp_path):
+    """The same race on PostgreSQL, where the artifact's row lock does the queueing."""
+    schema = f"concurrency_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    root = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}|{tmp_path / 'blobs'}"
+    try:
+        _open(root).close()
+        with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
+            results = pool.starmap(
+                commit_versions, [(root, worker, COMMITS_EACH) for worker in range(WORKERS)]
+            )
+        _check_store(root, [index for indices in results for index in indices])
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.mark.slow
