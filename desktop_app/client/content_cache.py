@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import secrets
 import sqlite3
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from desktop_app.client.progress import CancelCheck, check_cancelled
-from desktop_app.core.digests import CHUNK_SIZE, b64_of, b64_to_hex, md5_file_b64
+from desktop_app.core.digests import CHUNK_SIZE, b64_of, b64_to_hex, md5_file_b64, md5_for
 from desktop_app.core.errors import IntegrityError
 
 STALE_TEMP_SECONDS = 24 * 3600
@@ -128,9 +127,8 @@ class ContentCache:
             return existing
         tmp = self._tmp_dir / f"{final.name}.{secrets.token_hex(8)}.part"
         try:
-            hasher = hashlib.md5()
             written = 0
-            with open(tmp, "xb") as stream:
+            with open(tmp, "xb") as stream, md5_for(size or 0) as hasher:
                 for chunk in chunks:
                     check_cancelled(is_cancelled, f"caching {digest}")
                     stream.write(chunk)

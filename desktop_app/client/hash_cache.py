@@ -187,12 +187,19 @@ class HashCache:
         self, path: Path | str, identity: FileIdentity, digest: str, *, hashed_at_ns: int
     ) -> None:
         """Record ``digest`` for ``path`` as it was when hashing started at ``hashed_at_ns``."""
+        self.store_many([(path, identity, digest, hashed_at_ns)])
+
+    def store_many(self, rows: Sequence[tuple[Path | str, FileIdentity, str, int]]) -> None:
+        """Record many ``(path, identity, digest, hashed_at_ns)`` in one transaction."""
         with self._lock, self._conn:
-            self._conn.execute(
+            self._conn.executemany(
                 "INSERT OR REPLACE INTO file_digests "
                 "(path, size, mtime_ns, inode, device, digest, hashed_at_ns) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (os.path.abspath(path), *identity, digest, hashed_at_ns),
+                [
+                    (os.path.abspath(path), *identity, digest, hashed_at_ns)
+                    for path, identity, digest, hashed_at_ns in rows
+                ],
             )
 
     def forget(self, path: Path) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TypeVar
 
-from desktop_app.client.hash_cache import HashCache, hash_stable_file
+from desktop_app.client.hash_cache import FileIdentity, HashCache, hash_stable_file
 from desktop_app.client.progress import CancelCheck, ProgressCallback, Throttle, check_cancelled
 from desktop_app.core.errors import CancelledError
 
@@ -79,15 +80,23 @@ def hash_files(
     throttle.add(sum(size for digest, size in known if digest is not None))
     todo = [index for index, (digest, _size) in enumerate(known) if digest is None]
 
-    def hash_one(index: int, should_stop: CancelCheck) -> str:
-        path = paths[index]
-        if cache is not None:
-            return cache.digest(path, on_bytes=throttle.add, is_cancelled=should_stop)
-        digest, _identity = hash_stable_file(path, on_bytes=throttle.add, is_cancelled=should_stop)
-        return digest
+    def hash_one(index: int, should_stop: CancelCheck) -> tuple[str, FileIdentity, int]:
+        hashed_at_ns = time.time_ns()
+        digest, identity = hash_stable_file(
+            paths[index], on_bytes=throttle.add, is_cancelled=should_stop
+        )
+        return digest, identity, hashed_at_ns
 
-    hashed = run_parallel(todo, hash_one, workers=workers, is_cancelled=is_cancelled)
+    results = run_parallel(todo, hash_one, workers=workers, is_cancelled=is_cancelled)
     throttle.finish()
+    if cache is not None:  # one transaction, not one per file
+        cache.store_many(
+            [
+                (paths[index], identity, digest, hashed_at_ns)
+                for index, (digest, identity, hashed_at_ns) in zip(todo, results, strict=True)
+            ]
+        )
+    hashed = [digest for digest, _identity, _at in results]
     digests = [digest for digest, _size in known]
     for index, digest in zip(todo, hashed, strict=True):
         digests[index] = digest

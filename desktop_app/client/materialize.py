@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import secrets
 import stat
@@ -17,7 +16,7 @@ from typing import BinaryIO
 from desktop_app.client.hash_cache import HashCache, hash_stable_file
 from desktop_app.client.hashing import run_parallel
 from desktop_app.client.progress import CancelCheck, ProgressCallback, Throttle, check_cancelled
-from desktop_app.core.digests import CHUNK_SIZE, b64_of, b64_to_hex
+from desktop_app.core.digests import CHUNK_SIZE, b64_of, b64_to_hex, md5_for
 from desktop_app.core.errors import IntegrityError, ValidationError
 from desktop_app.core.paths import check_path_set, validate_entry_path
 
@@ -238,18 +237,18 @@ def _copy_verified(
     on_bytes: Callable[[int], None],
     should_stop: CancelCheck,
 ) -> None:
-    hasher = hashlib.md5()
-    written = 0
-    while True:
-        check_cancelled(should_stop, f"writing {file.path!r}")
-        chunk = src.read(CHUNK_SIZE)
-        if not chunk:
-            break
-        out.write(chunk)
-        hasher.update(chunk)
-        written += len(chunk)
-        on_bytes(len(chunk))
-    got = b64_of(hasher)
+    with md5_for(file.size) as hasher:
+        written = 0
+        while True:
+            check_cancelled(should_stop, f"writing {file.path!r}")
+            chunk = src.read(CHUNK_SIZE)
+            if not chunk:
+                break
+            out.write(chunk)
+            hasher.update(chunk)
+            written += len(chunk)
+            on_bytes(len(chunk))
+        got = b64_of(hasher)
     if got != file.digest or written != file.size:
         raise IntegrityError(
             f"the bytes written for {file.path!r} do not match its digest: expected "

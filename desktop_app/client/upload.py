@@ -103,7 +103,8 @@ def upload_version(
         return UploadResult(version, True, 0, 0)
     sizes = {e.digest: e.size or 0 for e in manifest if e.ref is None}
     missing = list(draft.missing)
-    unsourced = [e.path for e in manifest if e.digest in set(missing) - set(sources)]
+    no_source = set(missing).difference(sources)
+    unsourced = [e.path for e in manifest if e.digest in no_source]
     if unsourced:
         _discard_quietly(backend, draft.version.id)
         raise ValidationError(

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
-from collections.abc import Iterable, Mapping
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -34,7 +37,32 @@ def md5_file_b64(path: str | Path, chunk_size: int = CHUNK_SIZE) -> str:
     return b64_of(hasher)
 
 
-def b64_of(hasher: hashlib._Hash) -> str:
+class Md5Like(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+
+    def digest(self) -> bytes: ...
+
+    def hexdigest(self) -> str: ...
+
+
+# Below this size a second thread costs more than it saves.
+BACKGROUND_HASH_MIN_BYTES = 8 << 20
+
+
+@contextlib.contextmanager
+def md5_for(size: int) -> Iterator[Md5Like]:
+    """An MD5 hasher suited to ``size`` bytes: in the background for large files.
+
+    The context makes sure a background hasher's thread ends, also on errors.
+    """
+    if size < BACKGROUND_HASH_MIN_BYTES:
+        yield hashlib.md5()
+        return
+    with BackgroundMd5() as hasher:
+        yield hasher
+
+
+def b64_of(hasher: Md5Like) -> str:
     """The W&B form (base64) of a finished MD5 hasher."""
     return base64.b64encode(hasher.digest()).decode("ascii")
 
@@ -84,3 +112,45 @@ def version_digest(entries: Mapping[str, _HasDigest] | Iterable[tuple[str, str]]
     for path, digest in sorted(pairs):
         hasher.update(f"{path}:{digest}\n".encode())
     return hasher.hexdigest()
+
+
+class BackgroundMd5:
+    """An MD5 computed on another thread, so that hashing overlaps reading and writing.
+
+    hashlib releases the GIL for large updates, so a copy loop that hands its chunks here
+    keeps both cores busy. Use as a context manager; ``hexdigest()`` waits for the rest.
+    """
+
+    def __init__(self, queue_chunks: int = 8) -> None:
+        self._hasher = hashlib.md5()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=queue_chunks)
+        self._thread = threading.Thread(target=self._run, name="md5", daemon=True)
+        self._thread.start()
+        self._finished = False
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._hasher.update(chunk)
+
+    def update(self, chunk: bytes) -> None:
+        self._queue.put(chunk)
+
+    def _finish(self) -> None:
+        if not self._finished:
+            self._finished = True
+            self._queue.put(None)
+            self._thread.join()
+
+    def hexdigest(self) -> str:
+        self._finish()
+        return self._hasher.hexdigest()
+
+    def digest(self) -> bytes:
+        self._finish()
+        return self._hasher.digest()
+
+    def __enter__(self) -> BackgroundMd5:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._finish()

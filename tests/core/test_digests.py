@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import random
 from pathlib import Path
 
@@ -198,3 +199,27 @@ def test_version_digest_changes_with_any_digest(entries: dict[str, str]) -> None
     changed = dict(entries)
     changed[path] = md5_b64(entries[path].encode())
     assert version_digest(changed.items()) != version_digest(entries.items())
+
+
+def test_background_md5_equals_hashlib_and_ends_its_thread() -> None:
+    import hashlib
+    import threading
+
+    from desktop_app.core.digests import BackgroundMd5, md5_for
+
+    data = os.urandom(3 << 20)
+    before = threading.active_count()
+    with BackgroundMd5() as hasher:
+        for start in range(0, len(data), 1 << 16):
+            hasher.update(data[start : start + (1 << 16)])
+        assert hasher.hexdigest() == hashlib.md5(data).hexdigest()
+    assert threading.active_count() == before
+
+    def fail_half_way() -> None:
+        with md5_for(64 << 20) as failing:
+            failing.update(b"partial")
+            raise RuntimeError("the copy failed half way")
+
+    with pytest.raises(RuntimeError):
+        fail_half_way()
+    assert threading.active_count() == before
