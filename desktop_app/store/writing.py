@@ -1,0 +1,367 @@
+"""Writing versions: drafts, blob uploads, commit, discard and garbage collection."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError as SqlIntegrityError
+
+from desktop_app.core.digests import b64_to_hex
+from desktop_app.core.errors import ConflictError, NotFoundError, ValidationError
+from desktop_app.core.manifest import Manifest
+from desktop_app.core.metadata import metadata_to_json, normalize_metadata
+from desktop_app.core.names import (
+    validate_artifact_name,
+    validate_description,
+    validate_project,
+    validate_tag,
+    validate_type,
+    validate_user_alias,
+)
+from desktop_app.core.paths import validate_entry_path
+from desktop_app.core.records import (
+    DraftResult,
+    GcReport,
+    VersionInfo,
+    VersionState,
+)
+from desktop_app.store import schema as s
+from desktop_app.store.base import (
+    LATEST,
+    StoreBase,
+    batches,
+    now,
+    version_payload,
+)
+from desktop_app.store.db import read_tx, write_tx
+from desktop_app.store.rows import (
+    versions_from_rows,
+)
+
+STALE_UPLOAD_SECONDS = 7 * 24 * 3600
+
+
+class WritingMixin(StoreBase):
+    """The life of a version from draft to commit, and cleaning up after it."""
+
+    def _collection_for_write(
+        self, conn: Connection, project_id: int, name: str, type_: str
+    ) -> int:
+        for _attempt in range(2):
+            row = conn.execute(
+                select(s.collections.c.id, s.collections.c.type).where(
+                    s.collections.c.project_id == project_id, s.collections.c.name == name
+                )
+            ).first()
+            if row is not None:
+                if row.type != type_:
+                    raise ConflictError(
+                        f"artifact {name!r} already has type {row.type!r}; one name has one "
+                        f"type per project. Log it with type {row.type!r} or choose another name"
+                    )
+                return int(row.id)
+            created = now()
+            try:
+                with conn.begin_nested():
+                    result = conn.execute(
+                        insert(s.collections).values(
+                            project_id=project_id,
+                            name=name,
+                            type=type_,
+                            version_count=0,
+                            created_at=created,
+                            updated_at=created,
+                        )
+                    )
+                key = result.inserted_primary_key
+                assert key is not None
+                return int(key[0])
+            except SqlIntegrityError:
+                continue  # created concurrently: read it again
+        raise ConflictError(f"artifact {name!r} is being created concurrently; try again")
+
+    def create_draft(
+        self,
+        project: str,
+        name: str,
+        type_: str,
+        manifest: Manifest,
+        *,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        aliases: Sequence[str] = (),
+        tags: Sequence[str] = (),
+        run_id: str | None = None,
+    ) -> DraftResult:
+        project = validate_project(project)
+        name = validate_artifact_name(name)
+        type_ = validate_type(type_)
+        description = validate_description(description)
+        meta_json = metadata_to_json(normalize_metadata(metadata))
+        # ``latest`` is applied to every new version anyway, so asking for it is harmless.
+        alias_list = sorted({validate_user_alias(a) for a in aliases if a != LATEST})
+        tag_list = sorted({validate_tag(t) for t in tags})
+        digest = manifest.digest()
+        with write_tx(self.engine) as conn:
+            if run_id is not None:
+                self._get_run_row(conn, run_id)
+            project_id = self._ensure_project(conn, project)
+            collection_id = self._collection_for_write(conn, project_id, name, type_)
+            latest = self._latest_row(conn, collection_id)
+            if latest is not None and latest.digest == digest:
+                # Same paths and digests as a version validated when it was logged.
+                existing = versions_from_rows(conn, [latest])[0]
+                return DraftResult(existing, (), unchanged=True)
+            _check_manifest(manifest)  # rolls the transaction back if anything is off
+            stored = sorted(manifest.stored_digests())
+            blob_of = {digest: b64_to_hex(digest) for digest in stored}
+            version_id = uuid.uuid4().hex
+            conn.execute(
+                insert(s.versions).values(
+                    id=version_id,
+                    collection_id=collection_id,
+                    idx=None,
+                    digest=digest,
+                    size=manifest.size,
+                    file_count=len(manifest),
+                    state=VersionState.PENDING.value,
+                    description=description,
+                    metadata=meta_json,
+                    pending_aliases=json.dumps({"aliases": alias_list, "tags": tag_list}),
+                    logged_by=run_id,
+                    created_at=now(),
+                )
+            )
+            rows = [
+                {
+                    "version_id": version_id,
+                    "path": e.path,
+                    "digest": e.digest,
+                    "blob": None if e.ref is not None else blob_of[e.digest],
+                    "size": e.size,
+                    "ref": e.ref,
+                    "extra": json.dumps(dict(e.extra)) if e.extra else None,
+                    "birth_artifact_id": e.birth_artifact_id,
+                }
+                for e in manifest
+            ]
+            for batch in batches(rows, 5000):
+                conn.execute(insert(s.entries), list(batch))
+            missing_hex = self._missing(conn, project_id, list(blob_of.values()))
+            draft = self._get_version(conn, version_id)
+        missing = tuple(d for d in stored if blob_of[d] in missing_hex)
+        return DraftResult(draft, missing)
+
+    def upload_offset(self, project: str, digest: str) -> int:
+        hex_digest = b64_to_hex(digest)
+        try:
+            with read_tx(self.engine) as conn:
+                scope = str(self._project_id(conn, project))
+        except NotFoundError:
+            return 0  # a project that does not exist yet has no uploads under way
+        return self.blobs.offset(scope, hex_digest)
+
+    def upload_blob(
+        self,
+        project: str,
+        digest: str,
+        size: int,
+        chunks: Iterable[bytes],
+        *,
+        offset: int = 0,
+    ) -> None:
+        hex_digest = b64_to_hex(digest)
+        if size < 0 or offset < 0 or offset > size:
+            raise ValidationError(
+                f"upload of {digest}: offset {offset} and size {size} do not fit; the offset "
+                "must be between 0 and the size"
+            )
+        with read_tx(self.engine) as conn:
+            project_id = self._project_id(conn, project)
+        if self.blobs.write(str(project_id), hex_digest, size, chunks, offset=offset):
+            self._record_blobs(project_id, [(hex_digest, size)])
+        # else partial: the client resumes from upload_offset()
+
+    def upload_blobs(self, project: str, blobs: Sequence[tuple[str, bytes]]) -> None:
+        hexed = [(b64_to_hex(digest), data) for digest, data in blobs]
+        with read_tx(self.engine) as conn:
+            project_id = self._project_id(conn, project)
+        self.blobs.write_many(hexed)
+        self._record_blobs(project_id, [(h, len(data)) for h, data in hexed])
+
+    def _record_blobs(self, project_id: int, blobs: Sequence[tuple[str, int]]) -> None:
+        """Note stored blobs and let the project read them.
+
+        Not durable on its own: a grant lost in a power cut only means the blob is sent
+        again, and the commit that relies on it is durable, which flushes it as well.
+        """
+        sizes = dict(blobs)
+        with write_tx(self.engine, durable=False) as conn:
+            known: set[str] = set()
+            for batch in batches(sorted(sizes)):
+                known.update(
+                    conn.execute(
+                        select(s.blobs.c.digest).where(s.blobs.c.digest.in_(batch))
+                    ).scalars()
+                )
+            new = [
+                {"digest": d, "size": size, "created_at": now()}
+                for d, size in sizes.items()
+                if d not in known
+            ]
+            if new:
+                conn.execute(insert(s.blobs), new)
+            self._grant_blobs(conn, project_id, sizes)
+
+    def commit(self, version_id: str) -> VersionInfo:
+        with write_tx(self.engine) as conn:
+            row = self._get_version_row(conn, version_id)
+            if row.state == VersionState.COMMITTED.value:
+                return versions_from_rows(conn, [row])[0]
+            if row.same_as is not None:  # a retry after the draft proved identical
+                return self._get_version(conn, row.same_as)
+            if row.state != VersionState.PENDING.value:
+                raise ConflictError(
+                    f"version {row.collection_name}:{row.idx} is {row.state.lower()} and "
+                    "cannot be committed"
+                )
+            collection_id = row.collection_id
+            # Lock the artifact row: committers of one artifact queue here (SQLite already
+            # holds the database write lock), so the checks below and the number are exact.
+            project_id = conn.execute(
+                select(s.collections.c.project_id)
+                .where(s.collections.c.id == collection_id)
+                .with_for_update()
+            ).scalar_one()
+            latest = self._latest_row(conn, collection_id)
+            if latest is not None and latest.digest == row.digest:
+                conn.execute(delete(s.entries).where(s.entries.c.version_id == version_id))
+                conn.execute(
+                    update(s.versions)
+                    .where(s.versions.c.id == version_id)
+                    .values(state=VersionState.DELETED.value, same_as=latest.id)
+                )
+                return versions_from_rows(conn, [latest])[0]
+            missing = self._missing_for_version(conn, project_id, version_id)
+            if missing:
+                shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+                raise ConflictError(
+                    f"cannot commit {row.project_name}/{row.collection_name}: the bytes of "
+                    f"{len(missing)} file(s) were not uploaded ({shown}); upload them first"
+                )
+            conn.execute(
+                update(s.collections)
+                .where(s.collections.c.id == collection_id)
+                .values(version_count=s.collections.c.version_count + 1, updated_at=now())
+            )
+            index = (
+                conn.execute(
+                    select(s.collections.c.version_count).where(s.collections.c.id == collection_id)
+                ).scalar_one()
+                - 1
+            )
+            pending = json.loads(row.pending_aliases)
+            conn.execute(
+                update(s.versions)
+                .where(s.versions.c.id == version_id)
+                .values(
+                    idx=index,
+                    state=VersionState.COMMITTED.value,
+                    committed_at=now(),
+                    pending_aliases="{}",
+                )
+            )
+            for alias in [LATEST, *pending.get("aliases", [])]:
+                self._point_alias(conn, collection_id, alias, version_id)
+            for tag in pending.get("tags", []):
+                conn.execute(insert(s.tags).values(version_id=version_id, tag=tag))
+            blob_digests = conn.execute(
+                select(func.distinct(s.entries.c.blob)).where(
+                    s.entries.c.version_id == version_id, s.entries.c.blob.is_not(None)
+                )
+            ).scalars()
+            self._grant_blobs(conn, project_id, blob_digests)
+            committed = self._get_version(conn, version_id)
+            self._event(
+                conn,
+                "version.committed",
+                committed.project,
+                version_payload(committed),
+            )
+            return committed
+
+    def _missing_for_version(self, conn: Connection, project_id: int, version_id: str) -> list[str]:
+        rows = conn.execute(
+            select(s.entries.c.path, s.entries.c.blob).where(
+                s.entries.c.version_id == version_id, s.entries.c.blob.is_not(None)
+            )
+        ).all()
+        missing = self._missing(conn, project_id, sorted({r.blob for r in rows}))
+        return sorted(r.path for r in rows if r.blob in missing)
+
+    def discard_draft(self, version_id: str) -> None:
+        with write_tx(self.engine) as conn:
+            row = self._get_version_row(conn, version_id)
+            if row.state != VersionState.PENDING.value:
+                raise ConflictError(
+                    f"{row.collection_name}:v{row.idx} is committed; only drafts can be "
+                    "discarded (delete the version instead)"
+                )
+            self._delete_draft_rows(conn, version_id)
+
+    def _delete_draft_rows(self, conn: Connection, version_id: str) -> None:
+        """Remove a draft; an artifact left with no versions at all goes too (and its type)."""
+        collection_id = conn.execute(
+            select(s.versions.c.collection_id).where(s.versions.c.id == version_id)
+        ).scalar_one()
+        conn.execute(delete(s.entries).where(s.entries.c.version_id == version_id))
+        conn.execute(delete(s.versions).where(s.versions.c.id == version_id))
+        remaining = conn.execute(
+            select(func.count()).where(s.versions.c.collection_id == collection_id)
+        ).scalar_one()
+        if remaining == 0:
+            conn.execute(delete(s.collections).where(s.collections.c.id == collection_id))
+
+    def gc(self, *, stale_upload_seconds: float = STALE_UPLOAD_SECONDS) -> GcReport:
+        """Remove blobs that no committed or pending version holds, and stale partials."""
+        live = (
+            select(s.entries.c.blob)
+            .join(s.versions, s.versions.c.id == s.entries.c.version_id)
+            .where(
+                s.entries.c.blob.is_not(None),
+                s.versions.c.state != VersionState.DELETED.value,
+            )
+        )
+        with write_tx(self.engine) as conn:
+            dead = list(
+                conn.execute(
+                    select(s.blobs.c.digest).where(s.blobs.c.digest.not_in(live))
+                ).scalars()
+            )
+            for batch in batches(dead):
+                conn.execute(delete(s.project_blobs).where(s.project_blobs.c.digest.in_(batch)))
+                conn.execute(delete(s.blobs).where(s.blobs.c.digest.in_(batch)))
+        freed = sum(self.blobs.delete(d) for d in dead)
+        cutoff = now() - stale_upload_seconds
+        for path, mtime in self.blobs.partial_uploads():
+            if mtime < cutoff:
+                freed += self.blobs.remove_partial(path)
+        return GcReport(blobs_removed=len(dead), bytes_freed=freed)
+
+
+def _check_manifest(manifest: Manifest) -> None:
+    """Validate a manifest from elsewhere again: every path, every size, the path set."""
+    for entry in manifest:
+        validate_entry_path(entry.path)
+        if entry.ref is None and (entry.size is None or entry.size < 0):
+            raise ValidationError(
+                f"manifest entry {entry.path!r} has size {entry.size!r}; a stored file needs "
+                "a size >= 0"
+            )
+        if entry.ref is None:
+            b64_to_hex(entry.digest)
+    manifest.validate()
