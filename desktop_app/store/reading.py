@@ -34,6 +34,7 @@ from desktop_app.store.base import (
 )
 from desktop_app.store.db import read_tx
 from desktop_app.store.rows import (
+    collection_from_row,
     version_select,
     versions_from_rows,
 )
@@ -71,7 +72,7 @@ class ReadingMixin(StoreBase):
         with read_tx(self.engine) as conn:
             self._project_id(conn, project)
             rows = conn.execute(query.order_by(s.collections.c.name)).all()
-        return [self._collection_from_row(row) for row in rows if row.n > 0]
+        return [collection_from_row(row) for row in rows if row.n > 0]
 
     def get_collection(self, project: str, name: str) -> CollectionInfo:
         query = self._collection_query().where(
@@ -82,7 +83,7 @@ class ReadingMixin(StoreBase):
             row = conn.execute(query).first()
             if row is None or row.n == 0:
                 raise self._no_artifact(conn, project, name)
-        return self._collection_from_row(row)
+        return collection_from_row(row)
 
     def _collection_query(self) -> Any:
         live = (
@@ -95,18 +96,6 @@ class ReadingMixin(StoreBase):
         )
         return select(s.collections, s.projects.c.name.label("project_name"), live.label("n")).join(
             s.projects, s.collections.c.project_id == s.projects.c.id
-        )
-
-    @staticmethod
-    def _collection_from_row(row: Any) -> CollectionInfo:
-        return CollectionInfo(
-            project=row.project_name,
-            name=row.name,
-            type=row.type,
-            description=row.description,
-            version_count=row.n,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
         )
 
     def list_versions(

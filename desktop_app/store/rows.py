@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, select
 
 from desktop_app.core.metadata import metadata_from_json
-from desktop_app.core.records import RunInfo, VersionInfo, VersionState
+from desktop_app.core.records import CollectionInfo, RunInfo, VersionInfo, VersionState
 from desktop_app.store import schema as s
 
 VERSION_COLUMNS = (
@@ -76,6 +76,19 @@ def version_from_row(row: Any, aliases: Sequence[str], tags: Sequence[str]) -> V
         logged_by=row.logged_by,
         created_at=row.created_at,
         committed_at=row.committed_at,
+    )
+
+
+def collection_from_row(row: Any) -> CollectionInfo:
+    """A record for a row of collections joined with its project and live version count."""
+    return CollectionInfo(
+        project=row.project_name,
+        name=row.name,
+        type=row.type,
+        description=row.description,
+        version_count=row.n,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 

@@ -20,19 +20,6 @@ PROJECT = "art-tests"
 
 
 @pytest.fixture
-def sdk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home = tmp_path / "home"
-    monkeypatch.setenv("ARTIFACT_DESK_HOME", str(home))
-    monkeypatch.delenv("ARTIFACT_DESK_URL", raising=False)
-    monkeypatch.delenv("ARTIFACT_DESK_PROJECT", raising=False)
-    monkeypatch.chdir(tmp_path)
-    yield home
-    if _context.current_run is not None:
-        _context.current_run.finish()
-    _context.close_clients()
-
-
-@pytest.fixture
 def run(sdk_home: Path) -> wandb.Run:
     return wandb.init(project=PROJECT, job_type="test")
 

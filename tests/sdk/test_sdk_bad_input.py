@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +13,6 @@ from desktop_app.sdk import _context
 
 PROJECT = "bad-input"
 LONG_NAME = "n" * 200
-
-
-@pytest.fixture
-def sdk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home = tmp_path / "home"
-    monkeypatch.setenv("ARTIFACT_DESK_HOME", str(home))
-    monkeypatch.delenv("ARTIFACT_DESK_URL", raising=False)
-    monkeypatch.delenv("ARTIFACT_DESK_PROJECT", raising=False)
-    monkeypatch.chdir(tmp_path)
-    yield home
-    if _context.current_run is not None:
-        _context.current_run.finish()
-    _context.close_clients()
 
 
 @pytest.fixture

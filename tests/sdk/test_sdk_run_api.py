@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,19 +13,6 @@ import desktop_app.sdk as wandb
 from desktop_app.sdk import _context
 
 PROJECT = "runs-and-api"
-
-
-@pytest.fixture
-def sdk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home = tmp_path / "home"
-    monkeypatch.setenv("ARTIFACT_DESK_HOME", str(home))
-    monkeypatch.delenv("ARTIFACT_DESK_URL", raising=False)
-    monkeypatch.delenv("ARTIFACT_DESK_PROJECT", raising=False)
-    monkeypatch.chdir(tmp_path)
-    yield home
-    if _context.current_run is not None:
-        _context.current_run.finish()
-    _context.close_clients()
 
 
 def log_version(

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 import desktop_app.sdk as wandb
-from desktop_app.sdk import _context
 
 SEED_SNIPPET = """\
 import desktop_app.sdk as wandb
@@ -24,19 +23,6 @@ artifact.save()
 artifact = run.use_artifact("example_artifact:latest")
 datadir = artifact.download()
 """
-
-
-@pytest.fixture
-def sdk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    monkeypatch.setenv("ARTIFACT_DESK_HOME", str(home))
-    monkeypatch.delenv("ARTIFACT_DESK_URL", raising=False)
-    monkeypatch.delenv("ARTIFACT_DESK_PROJECT", raising=False)
-    monkeypatch.chdir(tmp_path)
-    yield home
-    if _context.current_run is not None:
-        _context.current_run.finish()
-    _context.close_clients()
 
 
 def _write_dataset(folder: Path) -> bytes:
