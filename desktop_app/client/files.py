@@ -13,11 +13,15 @@ from desktop_app.core.paths import check_path_set, validate_entry_path
 
 @dataclass(frozen=True)
 class LocalFile:
-    """A file on disk and the entry path it will have in the version."""
+    """A file on disk (``path``, a string: folder walks make many) and its entry path."""
 
     entry_path: str
-    local_path: Path
+    path: str
     size: int
+
+    @property
+    def local_path(self) -> Path:
+        return Path(self.path)
 
 
 def collect(local: Path, name: str | None = None) -> list[LocalFile]:
@@ -34,7 +38,7 @@ def collect(local: Path, name: str | None = None) -> list[LocalFile]:
         raise ValidationError(f"{local} does not exist; check the path") from None
     if stat.S_ISREG(info.st_mode):
         entry = name if name is not None else local.name
-        return [LocalFile(_checked(entry, local), local, info.st_size)]
+        return [LocalFile(_checked(entry, local), os.fspath(local), info.st_size)]
     if not stat.S_ISDIR(info.st_mode):
         raise ValidationError(f"{local} is neither a file nor a folder")
     if name is not None:
@@ -52,11 +56,11 @@ def _walk(folder: str, prefix: str, found: list[LocalFile]) -> None:
         if child.is_dir(follow_symlinks=False):
             _walk(child.path, f"{prefix}{child.name}/", found)
         elif child.is_file():  # follows a symlink to a file; skips sockets, broken links
-            path = Path(child.path)
-            found.append(LocalFile(_checked(prefix + child.name, path), path, child.stat().st_size))
+            entry = _checked(prefix + child.name, child.path)
+            found.append(LocalFile(entry, child.path, child.stat().st_size))
 
 
-def _checked(entry: str, path: Path) -> str:
+def _checked(entry: str, path: str | Path) -> str:
     try:
         validate_entry_path(entry)
     except ValidationError as exc:

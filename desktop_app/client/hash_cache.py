@@ -121,7 +121,7 @@ class HashCache:
         identity = FileIdentity.of(os.stat(key))
         return self._lookup(key, identity)
 
-    def lookup_many(self, paths: Sequence[Path]) -> list[tuple[str | None, int]]:
+    def lookup_many(self, paths: Sequence[str | Path]) -> list[tuple[str | None, int]]:
         """``(cached digest or None, size)`` for each path: one query per 500 paths."""
         keys = [os.path.abspath(path) for path in paths]
         identities = [FileIdentity.of(os.stat(key)) for key in keys]

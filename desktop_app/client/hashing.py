@@ -60,7 +60,7 @@ def run_parallel(
 
 
 def hash_files(
-    paths: Sequence[Path],
+    paths: Sequence[str | Path],
     cache: HashCache | None,
     *,
     workers: int,
@@ -83,7 +83,7 @@ def hash_files(
     def hash_one(index: int, should_stop: CancelCheck) -> tuple[str, FileIdentity, int]:
         hashed_at_ns = time.time_ns()
         digest, identity = hash_stable_file(
-            paths[index], on_bytes=throttle.add, is_cancelled=should_stop
+            Path(paths[index]), on_bytes=throttle.add, is_cancelled=should_stop
         )
         return digest, identity, hashed_at_ns
 

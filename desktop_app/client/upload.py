@@ -19,6 +19,9 @@ from desktop_app.core.errors import ArtifactDeskError, IntegrityError, Validatio
 from desktop_app.core.manifest import Manifest, ManifestEntry
 from desktop_app.core.records import VersionInfo
 
+Source = str | Path
+"""Where a blob's bytes are on this machine."""
+
 # Blobs up to this size travel in batches (one call, one sync); larger ones alone, resumable.
 SMALL_BLOB_BYTES = 256 * 1024
 BATCH_FILES = 1000
@@ -42,20 +45,20 @@ def hash_local_files(
     workers: int,
     on_progress: ProgressCallback | None = None,
     is_cancelled: CancelCheck | None = None,
-) -> tuple[Manifest, dict[str, Path]]:
+) -> tuple[Manifest, dict[str, Source]]:
     """Build the manifest of ``files`` and the map ``digest -> a local file with it``."""
     digests = hash_files(
-        [f.local_path for f in files],
+        [f.path for f in files],
         hash_cache,
         workers=workers,
         on_progress=on_progress,
         is_cancelled=is_cancelled,
     )
     manifest = Manifest()
-    sources: dict[str, Path] = {}
+    sources: dict[str, Source] = {}
     for file, digest in zip(files, digests, strict=True):
         manifest.add(ManifestEntry(file.entry_path, digest, file.size))
-        sources.setdefault(digest, file.local_path)
+        sources.setdefault(digest, file.path)
     manifest.validate()
     return manifest, sources
 
@@ -66,7 +69,7 @@ def upload_version(
     name: str,
     type_: str,
     manifest: Manifest,
-    sources: Mapping[str, Path],
+    sources: Mapping[str, Source],
     *,
     description: str | None = None,
     metadata: Mapping[str, Any] | None = None,
@@ -158,7 +161,7 @@ def send_small_blobs(
     project: str,
     digests: Sequence[str],
     sizes: Mapping[str, int],
-    sources: Mapping[str, Path],
+    sources: Mapping[str, Source],
     throttle: Throttle,
     should_stop: CancelCheck,
 ) -> None:
@@ -166,7 +169,7 @@ def send_small_blobs(
     blobs = []
     for digest in digests:
         check_cancelled(should_stop, "the upload")
-        data = sources[digest].read_bytes()
+        data = Path(sources[digest]).read_bytes()
         if len(data) != sizes[digest]:
             raise IntegrityError(
                 f"{sources[digest]} changed size since it was hashed; run the upload again"
@@ -181,7 +184,7 @@ def send_blob(
     project: str,
     digest: str,
     size: int,
-    source: Path,
+    source: Source,
     throttle: Throttle,
     should_stop: CancelCheck,
 ) -> None:

@@ -12,7 +12,7 @@ from desktop_app.client.download import version_entries
 from desktop_app.client.files import LocalFile, collect
 from desktop_app.client.references import reference_entries
 from desktop_app.client.session import Client
-from desktop_app.client.upload import upload_version
+from desktop_app.client.upload import Source, upload_version
 from desktop_app.core.errors import ConflictError, IntegrityError, ValidationError
 from desktop_app.core.manifest import Manifest, ManifestEntry
 from desktop_app.core.metadata import normalize_metadata
@@ -46,7 +46,7 @@ class Artifact:
         self._description = validate_description(description)
         self._metadata = normalize_metadata(metadata)
         self._manifest = Manifest()
-        self._sources: dict[str, Path] = {}
+        self._sources: dict[str, Source] = {}
         self._aliases: list[str] = []
         self._tags: list[str] = []
         self._info: VersionInfo | None = None
@@ -279,7 +279,7 @@ class Artifact:
         draft._base_project = self._info.project
         return draft
 
-    def _inherited_sources(self, project: str) -> dict[str, Path]:
+    def _inherited_sources(self, project: str) -> dict[str, Source]:
         """Local copies of files a draft inherited, when it is logged into another project.
 
         The bytes come from the base version's project (which may read them), through the
@@ -294,7 +294,7 @@ class Artifact:
         if base is None or base == project or not needed:
             return {}
         client = _context.get_client()
-        found = client.backend.local_blob_paths(base, sorted(needed))
+        found: dict[str, Source] = dict(client.backend.local_blob_paths(base, sorted(needed)))
         for digest, size in needed.items():
             if digest not in found:
                 found[digest] = client.content_cache.path_for(digest) or (
