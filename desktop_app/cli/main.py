@@ -19,6 +19,7 @@ from desktop_app.cli.parser import (
     UsageError,
     build_parser,
 )
+from desktop_app.cli.server_commands import STANDALONE
 from desktop_app.client.session import Client
 from desktop_app.core.errors import ArtifactDeskError, CancelledError
 
@@ -63,18 +64,29 @@ def main(
             out.raw_error(cache_parser.format_help())
             return EXIT_USAGE
         command = f"cache {args.cache_action}"
-    return _run(COMMANDS[command], args, out, client_factory or Client)
+    if command == "server":
+        if args.server_action is None:
+            out.raw_error(parser.subcommand_parser("server").format_help())
+            return EXIT_USAGE
+        command = f"server {args.server_action}"
+    if command in STANDALONE:
+        standalone = STANDALONE[command]
+        return _run(lambda: standalone(args, out), out)
+    factory = client_factory or Client
+    return _run(lambda: _with_client(COMMANDS[command], args, out, factory), out)
 
 
-def _run(
-    command: Command,
-    args: argparse.Namespace,
-    out: Output,
-    client_factory: ClientFactory,
+def _with_client(
+    command: Command, args: argparse.Namespace, out: Output, client_factory: ClientFactory
 ) -> int:
+    with client_factory() as client:
+        return command(client, args, out)
+
+
+def _run(work: Callable[[], int], out: Output) -> int:
+    """Run a command; every error becomes a message and an exit status here."""
     try:
-        with client_factory() as client:
-            return command(client, args, out)
+        return work()
     except CancelledError as exc:
         out.cancelled(str(exc))
         return EXIT_CANCELLED

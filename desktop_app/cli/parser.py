@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from importlib import metadata
 from typing import Any, NoReturn
 
+from desktop_app import __version__
 from desktop_app.cli.output import PROG
 
 EXIT_OK = 0
@@ -75,10 +75,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def app_version() -> str:
     """The installed package version."""
-    try:
-        return metadata.version("artifact-desk")
-    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        return "0+unknown"
+    return __version__
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -217,7 +214,91 @@ def build_parser() -> ArgumentParser:
     cleanup.add_argument("size", metavar="SIZE", help="e.g. 10GB, 500MiB, 0")
     _add_common(cleanup)
     _add_common(cache)
+    serve, server = _add_server_commands(commands)
+    login = commands.add_parser(
+        "login",
+        help="use a team server: check and store its API key",
+        description="Ask for the API key (hidden; or read the first line of stdin), check "
+        "it against the server, keep it in the system keyring (or a file only you can read "
+        "where there is none) and make the server the default for the CLI and SDK. "
+        "ARTIFACT_DESK_URL and ARTIFACT_DESK_API_KEY override both.",
+    )
+    login.add_argument("url", metavar="URL", help="the server, e.g. https://artifacts.example.com")
+    _add_common(login)
+    logout = commands.add_parser("logout", help="forget the server's key, use the embedded store")
+    _add_common(logout)
     parser.subcommands.update(
-        {"put": put, "get": get, "ls": ls, "versions": versions, "verify": verify, "cache": cache}
+        {
+            "put": put,
+            "get": get,
+            "ls": ls,
+            "versions": versions,
+            "verify": verify,
+            "cache": cache,
+            "serve": serve,
+            "server": server,
+            "login": login,
+            "logout": logout,
+        }
     )
     return parser
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data", required=True, metavar="DIR", help="the server's folder (blobs, SQLite)"
+    )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="metadata database instead of SQLite in DIR, e.g. postgresql+psycopg://host/db",
+    )
+
+
+def _add_server_commands(
+    commands: argparse._SubParsersAction[ArgumentParser],
+) -> tuple[ArgumentParser, ArgumentParser]:
+    serve = commands.add_parser(
+        "serve",
+        help="run the team server",
+        description="Serve the HTTP API over a store in --data (SQLite and blob folder, or "
+        "--db for PostgreSQL). Plain HTTP is refused on non-loopback addresses unless TLS "
+        "files are given or --allow-plain-http says a TLS proxy is in front.",
+    )
+    _add_data_options(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--workers", type=int, default=1, help="server processes")
+    serve.add_argument("--tls-cert", metavar="FILE", help="TLS certificate (PEM)")
+    serve.add_argument("--tls-key", metavar="FILE", help="TLS private key (PEM)")
+    serve.add_argument(
+        "--allow-plain-http", action="store_true", help="a TLS proxy is in front of the server"
+    )
+    _add_common(serve)
+
+    server = commands.add_parser(
+        "server", help="manage the server's API keys", description="Manage API keys."
+    )
+    actions = server.add_subparsers(dest="server_action", metavar="ACTION")
+    create = actions.add_parser(
+        "create-key",
+        help="create an API key (printed once)",
+        description="Create an API key. Without --project it is an owner key, admin in "
+        "every project; with --project P --role read|write|admin (repeatable) it may act "
+        "only there.",
+    )
+    _add_data_options(create)
+    create.add_argument("--name", required=True, help="who the key is for, e.g. alice")
+    create.add_argument("--project", action="append", metavar="PROJECT", help="[ENTITY/]PROJECT")
+    create.add_argument("--role", action="append", choices=["read", "write", "admin"])
+    _add_common(create)
+    listing = actions.add_parser("list-keys", help="list API keys (never their secrets)")
+    _add_data_options(listing)
+    listing.add_argument("--all", action="store_true", help="include revoked keys")
+    _add_common(listing)
+    revoke = actions.add_parser("revoke-key", help="revoke an API key by its id")
+    _add_data_options(revoke)
+    revoke.add_argument("key_id", metavar="ID")
+    _add_common(revoke)
+    _add_common(server)
+    return serve, server

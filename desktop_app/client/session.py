@@ -11,6 +11,7 @@ from typing import Any
 from desktop_app.backends.local import LocalBackend
 from desktop_app.backends.protocol import Backend
 from desktop_app.client.content_cache import ContentCache
+from desktop_app.client.credentials import load_key
 from desktop_app.client.download import DownloadReport, download_version, version_entries
 from desktop_app.client.files import LocalFile, collect
 from desktop_app.client.hash_cache import HashCache
@@ -25,12 +26,12 @@ from desktop_app.core.refs import ArtifactRef, parse_ref
 
 
 def open_backend(settings: Settings, paths: AppPaths) -> Backend:
-    """The backend the settings choose: the embedded store unless a server URL is set."""
+    """The backend the settings choose: a server when a URL is set, else the embedded store."""
     if settings.backend_url:
-        raise ValidationError(
-            f"a server URL is configured ({settings.backend_url}), but this version has no "
-            "HTTP backend yet; unset ARTIFACT_DESK_URL to use the embedded store"
-        )
+        from desktop_app.backends.http import HttpBackend
+
+        key = settings.api_key or load_key(settings.backend_url, paths)
+        return HttpBackend(settings.backend_url, key)
     return LocalBackend(paths.store_dir)
 
 

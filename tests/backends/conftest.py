@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from contract_helpers import (
+    NO_POSTGRES,
     POSTGRES_URL,
     Logger,
     make_manifest,
@@ -22,6 +23,7 @@ from contract_helpers import (
     read_all,
     upload_missing,
 )
+from live_server import run_live_server
 
 from desktop_app.backends.protocol import Backend
 from desktop_app.core.manifest import Manifest, ManifestEntry
@@ -51,29 +53,61 @@ def _local_harness(tmp_path: Path) -> Iterator[Harness]:
 
 
 @contextlib.contextmanager
-def _postgres_store_harness(tmp_path: Path) -> Iterator[Harness]:
-    """The store itself on PostgreSQL, in a schema of its own: proves no SQLite-only SQL."""
+def _postgres_schema() -> Iterator[str]:
+    """A database URL whose tables land in a fresh schema, dropped afterwards."""
     from sqlalchemy import create_engine, text
 
-    from desktop_app.store import Store
-
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
     schema = f"contract_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    store = Store(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", tmp_path / "blobs")
     try:
-        yield Harness("postgresql", store, store)
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
     finally:
-        store.close()
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
 
+@contextlib.contextmanager
+def _postgres_store_harness(tmp_path: Path) -> Iterator[Harness]:
+    """The store itself on PostgreSQL: proves it writes no SQLite-only SQL."""
+    from desktop_app.store import Store
+
+    with _postgres_schema() as url:
+        store = Store(url, tmp_path / "blobs")
+        try:
+            yield Harness("postgresql", store, store)
+        finally:
+            store.close()
+
+
+@contextlib.contextmanager
+def _http_harness(tmp_path: Path, db_url: str | None = None) -> Iterator[Harness]:
+    """HttpBackend to a real server over a loopback socket."""
+    from desktop_app.backends.http import HttpBackend
+
+    with run_live_server(tmp_path / "server", db_url) as server:
+        backend = HttpBackend(server.url, server.key)
+        try:
+            yield Harness("http", backend, server.app.state.store)  # type: ignore[attr-defined]
+        finally:
+            backend.close()
+
+
+@contextlib.contextmanager
+def _http_postgres_harness(tmp_path: Path) -> Iterator[Harness]:
+    with _postgres_schema() as url, _http_harness(tmp_path, url) as harness:
+        yield harness
+
+
 BACKEND_FACTORIES: dict[str, BackendFactory] = {
     "local": _local_harness,
     "store-postgresql": _postgres_store_harness,
+    "http-sqlite": _http_harness,
+    "http-postgresql": _http_postgres_harness,
 }
 
 

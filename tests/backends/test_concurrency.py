@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from contract_helpers import POSTGRES_URL, Logger
+from contract_helpers import NO_POSTGRES, POSTGRES_URL, Logger
 from sqlalchemy import create_engine, text
 
 from desktop_app.backends.local import LocalBackend
@@ -93,6 +93,8 @@ def test_processes_committing_one_artifact(tmp_path):
 @pytest.mark.slow
 def test_processes_committing_one_artifact_on_postgresql(tmp_path):
     """The same race on PostgreSQL, where the artifact's row lock does the queueing."""
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
     schema = f"concurrency_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -278,13 +278,15 @@ def test_client_factory_errors_are_reported(
     assert "unreachable" in err
 
 
-def test_a_configured_server_url_is_a_clear_error(
+def test_an_unreachable_server_is_a_clear_error(
     workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ARTIFACT_DESK_URL", "http://localhost:1")
+    monkeypatch.setenv("ARTIFACT_DESK_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("ARTIFACT_DESK_API_KEY", "adk_00000000_not-a-real-secret")
     code, _out, err = run(capsys, "ls")
-    assert code == 2
-    assert "ARTIFACT_DESK_URL" in err
+    assert code == 6
+    assert "127.0.0.1:1" in err
+    assert "not-a-real-secret" not in err
 
 
 # -- no command, help, version ----------------------------------------------------------

@@ -1,0 +1,193 @@
+"""Blobs: resumable single uploads, batched small uploads, ranged downloads."""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.requests import ClientDisconnect
+
+from desktop_app.core.digests import hex_to_b64
+from desktop_app.core.errors import NotFoundError, ValidationError
+from desktop_app.server.config import ServerConfig
+from desktop_app.server.deps import PrincipalDep, StoreDep, get_config, need_project
+from desktop_app.server.keys import Role
+from desktop_app.server.problems import ApiError
+from desktop_app.server.schemas import Offset, UploadOut
+
+router = APIRouter(tags=["blobs"])
+ConfigDep = Annotated[ServerConfig, Depends(get_config)]
+
+FRAME_HEADER = struct.Struct(">16sQ")  # raw MD5, big-endian size
+_HEX = re.compile(r"[0-9a-f]{32}")
+_RANGE = re.compile(r"bytes=(\d+)-(\d*)")
+DOWNLOAD_CHUNK = 1 << 20
+
+
+def _digest(hex_digest: str) -> str:
+    if not _HEX.fullmatch(hex_digest):
+        raise ValidationError(
+            f"blob id {hex_digest!r} is not 32 lowercase hex characters (an MD5 in hex)"
+        )
+    return hex_to_b64(hex_digest)
+
+
+@router.get("/projects/{project:path}/blobs/{hex_digest}/offset", response_model=Offset)
+def upload_offset(
+    project: str, hex_digest: str, store: StoreDep, principal: PrincipalDep
+) -> Offset:
+    project = need_project(principal, project, Role.WRITE)
+    return Offset(offset=store.upload_offset(project, _digest(hex_digest)))
+
+
+@router.put("/projects/{project:path}/blobs/{hex_digest}", response_model=UploadOut)
+async def upload_blob(
+    project: str,
+    hex_digest: str,
+    request: Request,
+    store: StoreDep,
+    principal: PrincipalDep,
+    size: Annotated[int, Query(ge=0)],
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> UploadOut:
+    """Append the body to the blob from ``offset``; the store verifies the whole blob."""
+    project = need_project(principal, project, Role.WRITE)
+    digest = _digest(hex_digest)
+    received = 0
+    stream = request.stream().__aiter__()
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal received
+        while True:
+            try:
+                chunk = anyio.from_thread.run(_next, stream)
+            except (StopAsyncIteration, ClientDisconnect):
+                return  # a dropped client: keep what arrived, it resumes from the offset
+            received += len(chunk)
+            yield chunk
+
+    await anyio.to_thread.run_sync(
+        lambda: store.upload_blob(project, digest, size, chunks(), offset=offset)
+    )
+    complete = offset + received == size
+    current = (
+        size if complete else await anyio.to_thread.run_sync(store.upload_offset, project, digest)
+    )
+    return UploadOut(complete=complete, offset=current)
+
+
+async def _next(stream: AsyncIterator[bytes]) -> bytes:
+    while True:
+        chunk = await stream.__anext__()
+        if chunk:
+            return chunk
+
+
+@router.post("/projects/{project:path}/blobs", status_code=204)
+async def upload_blobs(
+    project: str,
+    request: Request,
+    store: StoreDep,
+    principal: PrincipalDep,
+    config: ConfigDep,
+) -> Response:
+    """Many small blobs in one body: frames of (16 raw MD5 bytes, 8-byte size, bytes)."""
+    project = need_project(principal, project, Role.WRITE)
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > config.max_batch_bytes:
+            raise ApiError(
+                413,
+                "too_large",
+                f"a batch may hold at most {config.max_batch_bytes} bytes; send smaller batches",
+            )
+    blobs = parse_frames(bytes(body))
+    await anyio.to_thread.run_sync(store.upload_blobs, project, blobs)
+    return Response(status_code=204)
+
+
+def parse_frames(body: bytes) -> list[tuple[str, bytes]]:
+    """``(base64 digest, bytes)`` of each frame; a malformed body is a clear error."""
+    blobs = []
+    position = 0
+    while position < len(body):
+        if position + FRAME_HEADER.size > len(body):
+            raise ValidationError(
+                f"the batch body ends inside a frame header at byte {position}; each frame is "
+                "16 MD5 bytes, an 8-byte big-endian size, then the bytes"
+            )
+        raw_md5, size = FRAME_HEADER.unpack_from(body, position)
+        position += FRAME_HEADER.size
+        if position + size > len(body):
+            raise ValidationError(
+                f"a frame announces {size} bytes but the body has only {len(body) - position} "
+                "left; check the sizes"
+            )
+        blobs.append((hex_to_b64(raw_md5.hex()), body[position : position + size]))
+        position += size
+    if not blobs:
+        raise ValidationError("the batch is empty; send at least one frame")
+    return blobs
+
+
+@router.get(
+    "/projects/{project:path}/blobs/{hex_digest}",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        206: {"content": {"application/octet-stream": {}}},
+    },
+)
+def download_blob(
+    project: str, hex_digest: str, request: Request, store: StoreDep, principal: PrincipalDep
+) -> StreamingResponse:
+    """The blob's bytes, all or from a ``Range``; streamed in 1 MiB chunks."""
+    project = need_project(principal, project, Role.READ)
+    digest = _digest(hex_digest)
+    path = store.local_blob_paths(project, [digest]).get(digest)
+    if path is None:
+        raise NotFoundError(f"project {project!r} holds no blob {hex_digest}")
+    total = path.stat().st_size
+    start, end = _parse_range(request.headers.get("range"), total)
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start)}
+    status = 200
+    if request.headers.get("range"):
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
+    return StreamingResponse(
+        _limited(
+            store.read_blob(project, digest, start=start, chunk_size=DOWNLOAD_CHUNK), end - start
+        ),
+        status_code=status,
+        media_type="application/octet-stream",
+        headers=headers,
+    )
+
+
+def _parse_range(header: str | None, total: int) -> tuple[int, int]:
+    if not header:
+        return 0, total
+    match = _RANGE.fullmatch(header.strip())
+    if match is None:
+        raise ApiError(416, "invalid", f"range {header!r} is not of the form bytes=N- or bytes=N-M")
+    start = int(match.group(1))
+    end = int(match.group(2)) + 1 if match.group(2) else total
+    if start > total or end > total or (start >= max(end, 1) and total > 0):
+        raise ApiError(416, "invalid", f"range {header!r} is outside the blob's {total} bytes")
+    return start, end
+
+
+def _limited(chunks: Iterator[bytes], length: int) -> Iterator[bytes]:
+    for chunk in chunks:
+        if length <= 0:
+            return
+        yield chunk[:length]
+        length -= len(chunk)
