@@ -137,6 +137,10 @@ class Backend(Protocol):
         self, project: str, digest: str, *, start: int = 0, chunk_size: int = 1 << 20
     ) -> Iterator[bytes]: ...
 
+    def read_blobs(self, project: str, digests: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+        """Several small blobs ``(digest, bytes)`` in one round trip, in the order asked."""
+        ...
+
     def local_blob_paths(self, project: str, digests: Sequence[str]) -> dict[str, Path]:
         """Files on this machine holding these blobs, for those the backend keeps locally."""
         ...

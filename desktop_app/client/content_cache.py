@@ -8,13 +8,21 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 from desktop_app.client.progress import CancelCheck, check_cancelled
-from desktop_app.core.digests import CHUNK_SIZE, b64_of, b64_to_hex, md5_file_b64, md5_for
+from desktop_app.core.digests import (
+    CHUNK_SIZE,
+    b64_of,
+    b64_to_hex,
+    md5_b64,
+    md5_file_b64,
+    md5_for,
+)
 from desktop_app.core.errors import IntegrityError
+from desktop_app.store.blobs import sync_files
 
 STALE_TEMP_SECONDS = 24 * 3600
 
@@ -162,6 +170,46 @@ class ContentCache:
         if self.max_bytes >= 0 and self.total_bytes() > self.max_bytes:
             self.evict()
         return final
+
+    def put_many(self, blobs: Sequence[tuple[str, bytes]]) -> dict[str, Path]:
+        """Store many small blobs ``(digest, bytes)``: each verified, one sync for all."""
+        for digest, data in blobs:
+            if md5_b64(data) != digest:
+                raise IntegrityError(
+                    f"downloaded content for digest {digest} does not match it; the source is "
+                    "corrupt or changed, try the download again"
+                )
+        staged: list[tuple[str, Path, int]] = []
+        try:
+            for digest, data in blobs:
+                tmp = self._tmp_dir / f"{b64_to_hex(digest)}.{secrets.token_hex(8)}.part"
+                tmp.write_bytes(data)
+                staged.append((digest, tmp, len(data)))
+            sync_files(self._tmp_dir, [tmp for _d, tmp, _n in staged])
+            placed: dict[str, Path] = {}
+            with self._lock:
+                rows = []
+                for digest, tmp, size in staged:
+                    final = self.blob_path(digest)
+                    final.parent.mkdir(exist_ok=True)
+                    os.replace(tmp, final)
+                    placed[digest] = final
+                    rows.append((digest, size, self._tick()))
+                self._conn.execute("BEGIN")
+                self._conn.executemany(
+                    "INSERT INTO blobs (digest, size, last_access) VALUES (?, ?, ?) "
+                    "ON CONFLICT (digest) DO UPDATE SET size = excluded.size, "
+                    "last_access = excluded.last_access",
+                    rows,
+                )
+                self._conn.execute("COMMIT")
+        finally:
+            for _digest, tmp, _size in staged:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+        if self.max_bytes >= 0 and self.total_bytes() > self.max_bytes:
+            self.evict()
+        return placed
 
     def put_file(
         self,

@@ -11,8 +11,9 @@ from desktop_app.client.content_cache import ContentCache
 from desktop_app.client.hash_cache import HashCache
 from desktop_app.client.hashing import run_parallel
 from desktop_app.client.materialize import FileToPlace, materialize
-from desktop_app.client.progress import CancelCheck, ProgressCallback, Throttle
+from desktop_app.client.progress import CancelCheck, ProgressCallback, Throttle, check_cancelled
 from desktop_app.client.references import fetch_reference
+from desktop_app.client.upload import SMALL_BLOB_BYTES, group_for_upload
 from desktop_app.core.errors import ValidationError
 from desktop_app.core.manifest import ManifestEntry
 from desktop_app.core.paths import validate_entry_path
@@ -88,16 +89,23 @@ def download_version(
                 to_fetch[digest] = size
     throttle = Throttle(on_progress, sum(to_fetch.values()) + sum(e.size or 0 for e in entries))
 
-    def fetch(digest: str, should_stop: CancelCheck) -> None:
-        local[digest] = cache.put_stream(
-            digest,
-            backend.read_blob(project, digest),
-            size=to_fetch[digest],
-            on_bytes=throttle.add,
-            is_cancelled=should_stop,
-        )
+    def fetch(group: list[str], should_stop: CancelCheck) -> None:
+        check_cancelled(should_stop, "the download")
+        if len(group) == 1 and to_fetch[group[0]] > SMALL_BLOB_BYTES:
+            digest = group[0]
+            local[digest] = cache.put_stream(
+                digest,
+                backend.read_blob(project, digest),
+                size=to_fetch[digest],
+                on_bytes=throttle.add,
+                is_cancelled=should_stop,
+            )
+            return
+        local.update(cache.put_many(list(backend.read_blobs(project, group))))
+        throttle.add(sum(to_fetch[digest] for digest in group))
 
-    run_parallel(sorted(to_fetch), fetch, workers=workers, is_cancelled=is_cancelled)
+    groups = group_for_upload(sorted(to_fetch), to_fetch)
+    run_parallel(groups, fetch, workers=workers, is_cancelled=is_cancelled)
     placed: list[FileToPlace] = []
     for entry in entries:
         if entry.ref is None:

@@ -221,6 +221,12 @@ class UseIn(BaseModel):
     version_id: str
 
 
+class FetchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    digests: list[str] = Field(min_length=1, max_length=10_000)
+
+
 class Offset(BaseModel):
     offset: int
 

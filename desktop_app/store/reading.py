@@ -214,6 +214,14 @@ class ReadingMixin(StoreBase):
         hex_digest = self._readable_blob(project, digest)
         return self.blobs.read(hex_digest, start=start, chunk_size=chunk_size)
 
+    def read_blobs(self, project: str, digests: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+        paths = self.local_blob_paths(project, digests)
+        missing = [d for d in digests if d not in paths]
+        if missing:
+            raise NotFoundError(f"project {project!r} holds no file with digest {missing[0]}")
+        for digest in digests:
+            yield digest, paths[digest].read_bytes()
+
     def local_blob_paths(self, project: str, digests: Sequence[str]) -> dict[str, Path]:
         hexed = {digest: b64_to_hex(digest) for digest in digests}
         with read_tx(self.engine) as conn:

@@ -233,3 +233,16 @@ def test_gc_keeps_bytes_another_project_still_uses(backend, store, log, read_blo
     store.gc()
 
     assert read_blob_bytes(backend, "proj-b", md5_b64(data)) == data
+
+
+def test_small_blobs_download_in_one_batch(backend, log):
+    files = {f"f{i}": f"small file number {i}".encode() for i in range(30)}
+    log(P, "many-down", files)
+    wanted = [md5_b64(files["f3"]), md5_b64(files["f17"]), md5_b64(files["f0"])]
+
+    got = list(backend.read_blobs(P, wanted))
+
+    assert [digest for digest, _data in got] == wanted
+    assert [data for _digest, data in got] == [files["f3"], files["f17"], files["f0"]]
+    with pytest.raises(NotFoundError):
+        list(backend.read_blobs("team-b/other", wanted))

@@ -14,13 +14,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.requests import ClientDisconnect
 
-from desktop_app.core.digests import hex_to_b64
+from desktop_app.core.digests import b64_to_hex, hex_to_b64
 from desktop_app.core.errors import NotFoundError, ValidationError
 from desktop_app.server.config import ServerConfig
 from desktop_app.server.deps import PrincipalDep, StoreDep, get_config, need_project
 from desktop_app.server.keys import Role
 from desktop_app.server.problems import ApiError
-from desktop_app.server.schemas import Offset, UploadOut
+from desktop_app.server.schemas import FetchIn, Offset, UploadOut
 
 router = APIRouter(tags=["blobs"])
 ConfigDep = Annotated[ServerConfig, Depends(get_config)]
@@ -112,6 +112,39 @@ async def upload_blobs(
     blobs = parse_frames(bytes(body))
     await anyio.to_thread.run_sync(store.upload_blobs, project, blobs)
     return Response(status_code=204)
+
+
+@router.post(
+    "/projects/{project:path}/blobs/fetch",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def download_blobs(
+    project: str, body: FetchIn, store: StoreDep, principal: PrincipalDep, config: ConfigDep
+) -> StreamingResponse:
+    """Many small blobs in one answer, framed like uploads, in the order asked."""
+    project = need_project(principal, project, Role.READ)
+    digests = [_digest(hex_digest) for hex_digest in body.digests]
+    paths = store.local_blob_paths(project, digests)
+    missing = [d for d in body.digests if hex_to_b64(d) not in paths]
+    if missing:
+        raise NotFoundError(f"project {project!r} holds no blob {missing[0]}")
+    total = sum(paths[d].stat().st_size for d in digests)
+    if total > config.max_batch_bytes:
+        raise ApiError(
+            413,
+            "too_large",
+            f"these blobs hold {total} bytes, more than a batch may ({config.max_batch_bytes}); "
+            "ask for fewer at a time",
+        )
+    return StreamingResponse(
+        _frames(store.read_blobs(project, digests)), media_type="application/octet-stream"
+    )
+
+
+def _frames(blobs: Iterator[tuple[str, bytes]]) -> Iterator[bytes]:
+    for digest, data in blobs:
+        yield FRAME_HEADER.pack(bytes.fromhex(b64_to_hex(digest)), len(data)) + data
 
 
 def parse_frames(body: bytes) -> list[tuple[str, bytes]]:
