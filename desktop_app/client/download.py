@@ -123,6 +123,8 @@ def download_version(
         is_cancelled=is_cancelled,
         hash_cache=hash_cache,
         workers=workers,
+        # Fetched into the cache and verified by this call: copied without hashing again.
+        verified=set(to_fetch),
     )
     throttle.add(sum(f.size for f in placed))
     throttle.finish()

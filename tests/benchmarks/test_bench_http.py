@@ -20,7 +20,6 @@ import pytest
 import requests
 from test_bench_put_get import backdate, timed, write_big, write_small
 
-from desktop_app.backends.http import HttpBackend
 from desktop_app.client.paths import AppPaths
 from desktop_app.client.session import Client
 from desktop_app.client.settings import load_settings
@@ -29,6 +28,7 @@ from desktop_app.core.manifest import Manifest, ManifestEntry
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.slow]
 API = "/api/v1"
+ROUNDS = 3  # turns curl and our client take on the 1 GiB file; the best of each counts
 
 
 @pytest.fixture
@@ -96,52 +96,64 @@ def test_http_transfers_against_curl_and_cp(
             hasher.update(chunk)
     hex_digest = hasher.hexdigest()
 
-    # Baselines: curl through the same server process, cp -r of the small files.
-    blob_url = f"{url}{API}/projects/baseline/blobs/{hex_digest}"
-    with HttpBackend(url, key) as backend:  # the project must exist to upload into it
-        backend.create_run("baseline")
-    curl_up_s, _ = timed(
-        lambda: curl("-T", str(big), "-H", auth, "-H", "Expect:", f"{blob_url}?size={size}")
-    )
-    with HttpBackend(url, key) as backend:  # make the baseline blob readable: commit it
-        draft = backend.create_draft(
-            "baseline",
-            "blob",
-            "model",
-            Manifest([ManifestEntry("weights.bin", hex_to_b64(hex_digest), size)]),
+    # The machines are noisy: curl and our client take turns, ROUNDS times; the best of each
+    # counts. Each round uses fresh projects, so every upload really sends the bytes, and
+    # the content cache is emptied before each get.
+    paths = AppPaths.from_env()
+    client = Client(paths=paths, settings=load_settings(paths))
+    curl_up, curl_down, send_big, put_big, get_big = [], [], [], [], []
+    for round_ in range(ROUNDS):
+        base = f"baseline-{round_}"
+        blob_url = f"{url}{API}/projects/{base}/blobs/{hex_digest}"
+        client.backend.create_run(base)  # the project must exist to upload into it
+        curl_up.append(
+            timed(
+                lambda u=blob_url: curl(
+                    "-T", str(big), "-H", auth, "-H", "Expect:", f"{u}?size={size}"
+                )
+            )[0]
         )
-        backend.commit(draft.version.id)
-    curl_down_s, _ = timed(
-        lambda: curl("-H", auth, "--output", str(tmp_path / "curl.bin"), blob_url)
-    )
-    (tmp_path / "curl.bin").unlink()
+        manifest = Manifest([ManifestEntry("weights.bin", hex_to_b64(hex_digest), size)])
+        client.backend.commit(
+            client.backend.create_draft(base, "blob", "model", manifest).version.id
+        )
+        curl_down.append(
+            timed(lambda u=blob_url: curl("-H", auth, "--output", str(tmp_path / "c.bin"), u))[0]
+        )
+        (tmp_path / "c.bin").unlink()
+        hashed: list[float] = []
+        mark = hashed.append
+        start = time.perf_counter()
+        up = client.put(
+            big_dir,
+            f"bench-{round_}",
+            "big",
+            "model",
+            on_hash_progress=lambda d, t, mark=mark: d == t and mark(time.perf_counter()),
+        )
+        put_big.append(time.perf_counter() - start)
+        send_big.append(put_big[-1] - (hashed[-1] - start))
+        client.content_cache.remove(hex_to_b64(hex_digest))
+        out_big = tmp_path / f"out-big-{round_}"
+        version = up.version
+        get_big.append(timed(lambda o=out_big, v=version: client.get(v, o))[0])
+        problems = client.verify(version, out_big)
+        shutil.rmtree(out_big)
+        assert not problems
+    curl_up_s, curl_down_s = min(curl_up), min(curl_down)
+    send_big_s, put_big_s, get_big_s = min(send_big), min(put_big), min(get_big)
+
     cp_small_s, _ = timed(
         lambda: subprocess.run(["cp", "-r", str(small_dir), str(tmp_path / "cp")], check=True)
     )
     shutil.rmtree(tmp_path / "cp")
-
-    paths = AppPaths.from_env()
-    client = Client(paths=paths, settings=load_settings(paths))
-    hashed: list[float] = []
-    start = time.perf_counter()
-    up = client.put(
-        big_dir,
-        "bench",
-        "big",
-        "model",
-        on_hash_progress=lambda d, t: d == t and hashed.append(time.perf_counter()),
-    )
-    put_big_s = time.perf_counter() - start
-    send_big_s = put_big_s - (hashed[-1] - start)
     put_small_s, up_small = timed(lambda: client.put(small_dir, "bench", "small", "dataset"))
     again_s, again = timed(lambda: client.put(small_dir, "bench", "small", "dataset"))
-    get_big_s, _ = timed(lambda: client.get(up.version, tmp_path / "out-big"))
     get_small_s, _ = timed(lambda: client.get(up_small.version, tmp_path / "out-small"))
-    problems = client.verify(up.version, tmp_path / "out-big")
     client.close()
 
     gib = size / (1 << 30)
-    print("\nteam server over loopback, same data, same run")
+    print(f"\nteam server over loopback, same data, same run (1 GiB: best of {ROUNDS})")
     print(
         f"  curl upload 1 GiB {curl_up_s:.2f} s, curl download {curl_down_s:.2f} s, "
         f"cp -r 10,000 files {cp_small_s:.2f} s"
@@ -157,7 +169,6 @@ def test_http_transfers_against_curl_and_cp(
     for label, seconds, ratio in rows:
         print(f"  {label:<34} {seconds:7.2f} s  {gib / seconds * 1024:8.0f} MiB/s  {ratio}")
 
-    assert not problems
     assert again.unchanged
     assert again.uploaded_bytes == 0
     assert curl_up_s / send_big_s >= 0.7, "the 1 GiB upload must reach 70% of curl"

@@ -242,3 +242,29 @@ def test_written_file_permissions_follow_the_umask(tmp_path: Path, blobs: Blobs)
     umask = os.umask(0)
     os.umask(umask)
     assert mode == 0o666 & ~umask
+
+
+def test_freshly_verified_sources_are_copied_without_hashing_but_size_checked(
+    tmp_path: Path, blobs: Blobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = blobs.add("big.bin", os.urandom(3 << 20))
+    hashed: list[str] = []
+    real_copy = materialize_module._copy_verified
+
+    def counting_copy(*args: object, **kwargs: object) -> None:
+        hashed.append("yes")
+        real_copy(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(materialize_module, "_copy_verified", counting_copy)
+    target = tmp_path / "out"
+
+    materialize([big], target, blobs.source_for, verified={big.digest})
+
+    assert (target / "big.bin").read_bytes() == blobs.source_for(big.digest).read_bytes()
+    assert hashed == []
+    # A fresh source of the wrong size is still caught, and nothing is left behind.
+    blobs.source_for(big.digest).write_bytes(b"short")
+    with pytest.raises(IntegrityError, match="bytes, expected"):
+        materialize([big], tmp_path / "out2", blobs.source_for, verified={big.digest})
+    assert not (tmp_path / "out2" / "big.bin").exists()
+    assert leftovers(tmp_path / "out2") == []
