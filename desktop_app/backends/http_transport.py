@@ -110,8 +110,8 @@ def segment(value: str, what: str) -> str:
 
 
 def project_path(project: str) -> str:
-    """``entity/project`` keeps its one ``/`` (the API routes it); each part is encoded."""
-    return "/".join(segment(part, "project") for part in project.split("/"))
+    """``entity/project`` as one URL segment, ``entity:project`` (names never hold ':')."""
+    return ":".join(segment(part, "project") for part in project.split("/"))
 
 
 class _BearerAuth(requests.auth.AuthBase):

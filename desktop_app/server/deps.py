@@ -15,7 +15,7 @@ from desktop_app.server.problems import ApiError
 from desktop_app.store import Store
 
 # Query parameters that people use to pass keys; refused so keys never end up in URLs/logs.
-_KEY_PARAMS = frozenset({"key", "api_key", "apikey", "token", "access_token", "auth"})
+KEY_QUERY_PARAMS = frozenset({"key", "api_key", "apikey", "token", "access_token", "auth"})
 
 
 def get_store(request: Request) -> Store:
@@ -30,7 +30,7 @@ def get_config(request: Request) -> ServerConfig:
 
 def get_principal(request: Request) -> Principal:
     """The key in ``Authorization: Bearer``; 401 without a valid one."""
-    if _KEY_PARAMS & {name.lower() for name in request.query_params}:
+    if KEY_QUERY_PARAMS & {name.lower() for name in request.query_params}:
         raise ApiError(
             400,
             "invalid",
@@ -61,9 +61,14 @@ StoreDep = Annotated[Store, Depends(get_store)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
+def project_from_url(segment: str) -> str:
+    """The project a URL names: ``proj`` or ``entity:proj`` (for ``entity/proj``)."""
+    return validate_project(segment.replace(":", "/", 1))
+
+
 def need_project(principal: Principal, project: str, role: Role) -> str:
-    """``project`` if the key holds ``role`` there; a project it cannot read is 'not found'."""
-    project = validate_project(project)
+    """``project`` (URL form) if the key holds ``role`` there; an unreadable one is 'not found'."""
+    project = project_from_url(project)
     have = principal.role_in(project)
     if have is None:
         raise NotFoundError(f"project {project!r} does not exist (or this key may not see it)")

@@ -51,6 +51,14 @@ class ApiError(Exception):
         self.detail = detail
 
 
+class RangeError(ApiError):
+    """A ``Range`` the blob cannot satisfy: 416 with ``Content-Range: bytes */<size>``."""
+
+    def __init__(self, detail: str, size: int) -> None:
+        super().__init__(416, "invalid", detail)
+        self.size = size
+
+
 def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     body = {
         "type": "about:blank",
@@ -76,7 +84,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api(_request: Request, exc: ApiError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.detail)
+        response = problem(exc.status, exc.code, exc.detail)
+        if isinstance(exc, RangeError):
+            response.headers["Content-Range"] = f"bytes */{exc.size}"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _request(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -87,11 +98,17 @@ def install(app: FastAPI) -> None:
         return problem(400, "invalid", "the request is malformed: " + "; ".join(parts))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(
             exc.status_code, "invalid" if exc.status_code < 500 else "internal"
         )
-        return problem(exc.status_code, code, str(exc.detail))
+        detail = str(exc.detail)
+        if exc.status_code in (404, 405) and detail in ("Not Found", "Method Not Allowed"):
+            detail = (
+                f"the API has no route {request.method} {request.url.path}; /openapi.json "
+                "lists them (a project entity/name is written entity:name in URLs)"
+            )
+        return problem(exc.status_code, code, detail)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -19,7 +19,7 @@ from desktop_app.core.errors import NotFoundError, ValidationError
 from desktop_app.server.config import ServerConfig
 from desktop_app.server.deps import PrincipalDep, StoreDep, get_config, need_project
 from desktop_app.server.keys import Role
-from desktop_app.server.problems import ApiError
+from desktop_app.server.problems import ApiError, RangeError
 from desktop_app.server.schemas import FetchIn, Offset, UploadOut
 
 router = APIRouter(tags=["blobs"])
@@ -39,7 +39,7 @@ def _digest(hex_digest: str) -> str:
     return hex_to_b64(hex_digest)
 
 
-@router.get("/projects/{project:path}/blobs/{hex_digest}/offset", response_model=Offset)
+@router.get("/projects/{project}/blobs/{hex_digest}/offset", response_model=Offset)
 def upload_offset(
     project: str, hex_digest: str, store: StoreDep, principal: PrincipalDep
 ) -> Offset:
@@ -47,7 +47,7 @@ def upload_offset(
     return Offset(offset=store.upload_offset(project, _digest(hex_digest)))
 
 
-@router.put("/projects/{project:path}/blobs/{hex_digest}", response_model=UploadOut)
+@router.put("/projects/{project}/blobs/{hex_digest}", response_model=UploadOut)
 async def upload_blob(
     project: str,
     hex_digest: str,
@@ -90,7 +90,7 @@ async def _next(stream: AsyncIterator[bytes]) -> bytes:
             return chunk
 
 
-@router.post("/projects/{project:path}/blobs", status_code=204)
+@router.post("/projects/{project}/blobs", status_code=204)
 async def upload_blobs(
     project: str,
     request: Request,
@@ -115,7 +115,7 @@ async def upload_blobs(
 
 
 @router.post(
-    "/projects/{project:path}/blobs/fetch",
+    "/projects/{project}/blobs/fetch",
     response_class=StreamingResponse,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
@@ -172,7 +172,7 @@ def parse_frames(body: bytes) -> list[tuple[str, bytes]]:
 
 
 @router.get(
-    "/projects/{project:path}/blobs/{hex_digest}",
+    "/projects/{project}/blobs/{hex_digest}",
     response_class=StreamingResponse,
     responses={
         200: {"content": {"application/octet-stream": {}}},
@@ -192,7 +192,7 @@ def download_blob(
     start, end = _parse_range(request.headers.get("range"), total)
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start)}
     status = 200
-    if request.headers.get("range"):
+    if request.headers.get("range") and total:
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
     return StreamingResponse(
@@ -206,15 +206,16 @@ def download_blob(
 
 
 def _parse_range(header: str | None, total: int) -> tuple[int, int]:
-    if not header:
-        return 0, total
+    """``[start, end)`` for ``bytes=N-`` or ``bytes=N-M`` (clamped to the blob, RFC 9110)."""
+    if not header or total == 0:
+        return 0, total  # no range, or nothing to cut: the whole (possibly empty) blob
     match = _RANGE.fullmatch(header.strip())
     if match is None:
-        raise ApiError(416, "invalid", f"range {header!r} is not of the form bytes=N- or bytes=N-M")
+        raise RangeError(f"range {header!r} is not of the form bytes=N- or bytes=N-M", total)
     start = int(match.group(1))
-    end = int(match.group(2)) + 1 if match.group(2) else total
-    if start > total or end > total or (start >= max(end, 1) and total > 0):
-        raise ApiError(416, "invalid", f"range {header!r} is outside the blob's {total} bytes")
+    end = min(int(match.group(2)) + 1, total) if match.group(2) else total
+    if start >= total or end <= start:
+        raise RangeError(f"range {header!r} is outside the blob's {total} bytes", total)
     return start, end
 
 

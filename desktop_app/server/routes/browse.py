@@ -36,13 +36,13 @@ def list_projects(
     return ProjectPage(items=[Project.of(p) for p in items], next_cursor=next_cursor)
 
 
-@router.get("/projects/{project:path}/types", response_model=Names)
+@router.get("/projects/{project}/types", response_model=Names)
 def list_types(project: str, store: StoreDep, principal: PrincipalDep) -> Names:
     project = need_project(principal, project, Role.READ)
     return Names(items=store.list_artifact_types(project))
 
 
-@router.get("/projects/{project:path}/artifacts", response_model=CollectionPage)
+@router.get("/projects/{project}/artifacts", response_model=CollectionPage)
 def list_artifacts(
     project: str,
     store: StoreDep,
@@ -57,13 +57,13 @@ def list_artifacts(
     return CollectionPage(items=[Collection.of(c) for c in items], next_cursor=next_cursor)
 
 
-@router.get("/projects/{project:path}/artifacts/{name}", response_model=Collection)
+@router.get("/projects/{project}/artifacts/{name}", response_model=Collection)
 def get_artifact(project: str, name: str, store: StoreDep, principal: PrincipalDep) -> Collection:
     project = need_project(principal, project, Role.READ)
     return Collection.of(store.get_collection(project, name))
 
 
-@router.get("/projects/{project:path}/artifacts/{name}/versions", response_model=VersionPage)
+@router.get("/projects/{project}/artifacts/{name}/versions", response_model=VersionPage)
 def list_versions(
     project: str,
     name: str,
@@ -79,7 +79,7 @@ def list_versions(
     return VersionPage(items=[Version.of(v) for v in items], next_cursor=next_cursor)
 
 
-@router.get("/projects/{project:path}/artifacts/{name}/versions/{selector}", response_model=Version)
+@router.get("/projects/{project}/artifacts/{name}/versions/{selector}", response_model=Version)
 def resolve(
     project: str, name: str, selector: str, store: StoreDep, principal: PrincipalDep
 ) -> Version:
@@ -87,7 +87,7 @@ def resolve(
     return Version.of(store.resolve(ArtifactRef(project, name, selector)))
 
 
-@router.get("/projects/{project:path}/files", response_model=Versions)
+@router.get("/projects/{project}/files", response_model=Versions)
 def find_file(
     project: str, path: str, store: StoreDep, principal: PrincipalDep, limit: int = 5
 ) -> Versions:

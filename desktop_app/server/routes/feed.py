@@ -31,7 +31,7 @@ def health() -> Health:
 async def events(
     store: StoreDep,
     principal: PrincipalDep,
-    since: Annotated[int, Query(ge=0)] = 0,
+    since: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: int = 1000,
     wait: Annotated[float, Query(ge=0, le=30)] = 0,
 ) -> EventPage:

@@ -11,7 +11,7 @@ from desktop_app.server.schemas import Run, RunFinish, RunIn, UseIn, Version, Ve
 router = APIRouter(tags=["runs"])
 
 
-@router.post("/projects/{project:path}/runs", response_model=Run)
+@router.post("/projects/{project}/runs", response_model=Run)
 def create_run(project: str, body: RunIn, store: StoreDep, principal: PrincipalDep) -> Run:
     project = need_project(principal, project, Role.WRITE)
     return Run.of(

@@ -25,7 +25,7 @@ from desktop_app.server.schemas import (
 router = APIRouter(tags=["versions"])
 
 
-@router.post("/projects/{project:path}/artifacts/{name}/drafts", response_model=DraftOut)
+@router.post("/projects/{project}/artifacts/{name}/drafts", response_model=DraftOut)
 def create_draft(
     project: str, name: str, body: DraftIn, store: StoreDep, principal: PrincipalDep
 ) -> DraftOut:
@@ -53,9 +53,7 @@ def get_version(version_id: str, store: StoreDep, principal: PrincipalDep) -> Ve
     return Version.of(need_version(store, principal, version_id, Role.READ))
 
 
-@router.get(
-    "/versions/{version_id}/entries", response_model=EntryPage, response_model_exclude_none=True
-)
+@router.get("/versions/{version_id}/entries", response_model=EntryPage)
 def list_entries(
     version_id: str,
     store: StoreDep,
