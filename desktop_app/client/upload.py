@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,13 @@ from desktop_app.client.hash_cache import HashCache
 from desktop_app.client.hashing import hash_files, run_parallel
 from desktop_app.client.progress import CancelCheck, ProgressCallback, Throttle, check_cancelled
 from desktop_app.core.digests import CHUNK_SIZE
-from desktop_app.core.errors import ArtifactDeskError, IntegrityError, ValidationError
+from desktop_app.core.errors import (
+    ArtifactDeskError,
+    BackendUnavailableError,
+    IntegrityError,
+    OffsetMismatchError,
+    ValidationError,
+)
 from desktop_app.core.manifest import Manifest, ManifestEntry
 from desktop_app.core.records import VersionInfo
 
@@ -179,6 +186,10 @@ def send_small_blobs(
     throttle.add(sum(len(data) for _digest, data in blobs))
 
 
+RESUME_ATTEMPTS = 5
+RESUME_PAUSE_S = 0.5
+
+
 def send_blob(
     backend: Backend,
     project: str,
@@ -188,27 +199,47 @@ def send_blob(
     throttle: Throttle,
     should_stop: CancelCheck,
 ) -> None:
-    """Send one blob from where the backend's copy stops."""
-    offset = backend.upload_offset(project, digest)
-    if offset > size:
-        offset = 0
-    throttle.add(offset)
+    """Send one blob from where the backend's copy stops; after a dropped connection or a
+    wrong offset, ask the backend where it stands and go on from there."""
+    reported = 0  # bytes of this blob already counted in the progress
+
+    def advance_to(position: int) -> None:
+        nonlocal reported
+        if position > reported:
+            throttle.add(position - reported)
+            reported = position
+
     with open(source, "rb") as stream:
         if os.fstat(stream.fileno()).st_size != size:
             raise IntegrityError(f"{source} changed size since it was hashed; run the upload again")
-        stream.seek(offset)
-        backend.upload_blob(
-            project, digest, size, _chunks(stream, throttle, should_stop), offset=offset
-        )
+        for attempt in range(RESUME_ATTEMPTS):
+            offset = backend.upload_offset(project, digest)
+            if offset > size:
+                offset = 0
+            advance_to(offset)
+            stream.seek(offset)
+            try:
+                backend.upload_blob(
+                    project, digest, size, _chunks(stream, advance_to, should_stop), offset=offset
+                )
+                return
+            except (BackendUnavailableError, OffsetMismatchError):
+                if attempt == RESUME_ATTEMPTS - 1:
+                    raise
+                check_cancelled(should_stop, "the upload")
+                # The server may still be storing what arrived before the cut; let it settle.
+                time.sleep(RESUME_PAUSE_S * (attempt + 1))
 
 
-def _chunks(stream: Any, throttle: Throttle, should_stop: CancelCheck) -> Iterator[bytes]:
+def _chunks(
+    stream: Any, advance_to: Callable[[int], None], should_stop: CancelCheck
+) -> Iterator[bytes]:
     while True:
         check_cancelled(should_stop, "the upload")
         chunk = stream.read(CHUNK_SIZE)
         if not chunk:
             return
-        throttle.add(len(chunk))
+        advance_to(stream.tell())
         yield chunk
 
 
