@@ -500,7 +500,7 @@ def test_create_draft_sends_the_wandb_manifest(server, make_backend) -> None:
     assert not result.unchanged
     assert result.version.index is None
     (seen,) = script.seen
-    assert seen.path == "/api/v1/projects/team/proj/artifacts/data/drafts"
+    assert seen.path == "/api/v1/projects/team:proj/artifacts/data/drafts"
     body = json.loads(seen.body)
     assert body["manifest"] == manifest.to_json()
     assert (body["type"], body["metadata"], body["aliases"]) == ("dataset", {"n": 1}, ["best"])
