@@ -7,7 +7,6 @@ manager that takes a fresh temporary folder and yields a :class:`Harness`.
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +14,6 @@ from typing import Any
 
 import pytest
 from contract_helpers import (
-    NO_POSTGRES,
-    POSTGRES_URL,
     Logger,
     make_manifest,
     raw_manifest,
@@ -24,6 +21,7 @@ from contract_helpers import (
     upload_missing,
 )
 from live_server import run_live_server
+from pg_support import postgres_schema
 
 from desktop_app.backends.protocol import Backend
 from desktop_app.core.manifest import Manifest, ManifestEntry
@@ -53,30 +51,11 @@ def _local_harness(tmp_path: Path) -> Iterator[Harness]:
 
 
 @contextlib.contextmanager
-def _postgres_schema() -> Iterator[str]:
-    """A database URL whose tables land in a fresh schema, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-
-    if not POSTGRES_URL:
-        pytest.skip(NO_POSTGRES)
-    schema = f"contract_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@contextlib.contextmanager
 def _postgres_store_harness(tmp_path: Path) -> Iterator[Harness]:
     """The store itself on PostgreSQL: proves it writes no SQLite-only SQL."""
     from desktop_app.store import Store
 
-    with _postgres_schema() as url:
+    with postgres_schema("contract") as url:
         store = Store(url, tmp_path / "blobs")
         try:
             yield Harness("postgresql", store, store)
@@ -99,7 +78,7 @@ def _http_harness(tmp_path: Path, db_url: str | None = None) -> Iterator[Harness
 
 @contextlib.contextmanager
 def _http_postgres_harness(tmp_path: Path) -> Iterator[Harness]:
-    with _postgres_schema() as url, _http_harness(tmp_path, url) as harness:
+    with postgres_schema("contract") as url, _http_harness(tmp_path, url) as harness:
         yield harness
 
 

@@ -5,7 +5,6 @@ The file name is unique in the test tree, so test modules can import it by name.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -13,11 +12,6 @@ from desktop_app.backends.protocol import Backend
 from desktop_app.core.digests import md5_b64
 from desktop_app.core.manifest import Manifest, ManifestEntry
 from desktop_app.core.records import VersionInfo
-
-# ``.ci/run`` starts PostgreSQL, makes a fresh database and names it here; without it (a
-# laptop with no PostgreSQL) the PostgreSQL variants are skipped with that reason.
-POSTGRES_URL = os.environ.get("ARTIFACT_DESK_TEST_POSTGRES_URL", "")
-NO_POSTGRES = "set ARTIFACT_DESK_TEST_POSTGRES_URL to a PostgreSQL database to run this"
 
 
 def make_manifest(files: Mapping[str, bytes], refs: Mapping[str, str] | None = None) -> Manifest:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from contract_helpers import NO_POSTGRES, POSTGRES_URL, Logger
-from sqlalchemy import create_engine, text
+from contract_helpers import Logger
+from pg_support import postgres_schema
 
 from desktop_app.backends.local import LocalBackend
 from desktop_app.core.digests import md5_b64
@@ -93,24 +92,14 @@ def test_processes_committing_one_artifact(tmp_path):
 @pytest.mark.slow
 def test_processes_committing_one_artifact_on_postgresql(tmp_path):
     """The same race on PostgreSQL, where the artifact's row lock does the queueing."""
-    if not POSTGRES_URL:
-        pytest.skip(NO_POSTGRES)
-    schema = f"concurrency_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    root = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}|{tmp_path / 'blobs'}"
-    try:
+    with postgres_schema("concurrency") as url:
+        root = f"{url}|{tmp_path / 'blobs'}"
         _open(root).close()
         with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
             results = pool.starmap(
                 commit_versions, [(root, worker, COMMITS_EACH) for worker in range(WORKERS)]
             )
         _check_store(root, [index for indices in results for index in indices])
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.mark.slow

@@ -34,8 +34,6 @@ from desktop_app.core.records import VersionInfo
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HEALTH_PATH = "/api/v1/health"
 # As in ``tests/backends/contract_helpers.py`` (not importable from here: another folder).
-POSTGRES_URL = os.environ.get("ARTIFACT_DESK_TEST_POSTGRES_URL", "")
-NO_POSTGRES = "set ARTIFACT_DESK_TEST_POSTGRES_URL to a PostgreSQL database to run this"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
 # uvicorn's access log: ``127.0.0.1:5555 - "POST /api/v1/... HTTP/1.1" 500 Internal ...``

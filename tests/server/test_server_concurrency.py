@@ -13,14 +13,13 @@ from __future__ import annotations
 import multiprocessing
 import time
 import traceback
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from server_process import NO_POSTGRES, POSTGRES_URL, ServerPool, log_files, server_pool
-from sqlalchemy import create_engine, text
+from pg_support import postgres_schema
+from server_process import ServerPool, log_files, server_pool
 
 from desktop_app.backends.http import HttpBackend, RetryPolicy, Timeouts
 from desktop_app.core.errors import BackendUnavailableError
@@ -75,20 +74,8 @@ def servers(tmp_path: Path) -> Iterator[ServerPool]:
 @pytest.fixture
 def postgres_schema_url() -> Iterator[str]:
     """A fresh, empty schema in the test database, dropped afterwards."""
-    if not POSTGRES_URL:
-        pytest.skip(NO_POSTGRES)
-    schema = f"server_race_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
+    with postgres_schema("server_race") as url:
+        yield url
 
 
 def _race(pool: ServerPool, *, workers: int, db_url: str | None = None) -> None:
