@@ -80,14 +80,25 @@ def hash_files(
     throttle.add(sum(size for digest, size in known if digest is not None))
     todo = [index for index, (digest, _size) in enumerate(known) if digest is None]
 
-    def hash_one(index: int, should_stop: CancelCheck) -> tuple[str, FileIdentity, int]:
-        hashed_at_ns = time.time_ns()
-        digest, identity = hash_stable_file(
-            Path(paths[index]), on_bytes=throttle.add, is_cancelled=should_stop
-        )
-        return digest, identity, hashed_at_ns
+    def hash_group(
+        group: list[int], should_stop: CancelCheck
+    ) -> list[tuple[str, FileIdentity, int]]:
+        done = []
+        for index in group:
+            hashed_at_ns = time.time_ns()
+            digest, identity = hash_stable_file(
+                Path(paths[index]), on_bytes=throttle.add, is_cancelled=should_stop
+            )
+            done.append((digest, identity, hashed_at_ns))
+        return done
 
-    results = run_parallel(todo, hash_one, workers=workers, is_cancelled=is_cancelled)
+    # Small files go to the pool in groups: one task per 4 KiB file costs more than hashing it.
+    groups = _groups(todo, [known[index][1] for index in todo], workers)
+    results = [
+        result
+        for group in run_parallel(groups, hash_group, workers=workers, is_cancelled=is_cancelled)
+        for result in group
+    ]
     throttle.finish()
     if cache is not None:  # one transaction, not one per file
         cache.store_many(
@@ -101,3 +112,25 @@ def hash_files(
     for index, digest in zip(todo, hashed, strict=True):
         digests[index] = digest
     return [digest for digest in digests if digest is not None]
+
+
+GROUP_FILES = 64
+GROUP_BYTES = 8 << 20
+
+
+def _groups(indices: list[int], sizes: list[int], workers: int) -> list[list[int]]:
+    """Consecutive runs of at most GROUP_FILES files and about GROUP_BYTES bytes, and small
+    enough that every worker gets several (so a few files still hash in parallel)."""
+    per_group = max(1, min(GROUP_FILES, len(indices) // (max(1, workers) * 4)))
+    groups: list[list[int]] = []
+    current: list[int] = []
+    current_bytes = 0
+    for index, size in zip(indices, sizes, strict=True):
+        if current and (len(current) >= per_group or current_bytes + size > GROUP_BYTES):
+            groups.append(current)
+            current, current_bytes = [], 0
+        current.append(index)
+        current_bytes += size
+    if current:
+        groups.append(current)
+    return groups

@@ -19,7 +19,7 @@ import secrets
 import shutil
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -161,28 +161,47 @@ class BlobStore:
         fsync_dir(self.path(hex_digest).parent)
         return True
 
-    def write_many(self, blobs: Sequence[tuple[str, bytes]]) -> None:
-        """Store small blobs ``(hex digest, bytes)``; all are verified before any is kept."""
+    def write_many(
+        self, blobs: Sequence[tuple[str, bytes]], *, recorded: Collection[str] = ()
+    ) -> None:
+        """Store small blobs ``(hex digest, bytes)``; all are verified before any is kept.
+
+        Blobs in ``recorded`` (complete, known to the metadata database) are skipped. The
+        rest are written straight to their final names when those are free: a blob is
+        readable only once the database records it, after the sync below, so a file cut
+        short by a crash is never served and is simply written again (through a temporary
+        file and a rename, since the name is then taken).
+        """
         for hex_digest, data in blobs:
             got = hashlib.md5(data).hexdigest()
             if got != hex_digest:
                 raise _mismatch(hex_digest, got)
         batch = self.uploads / f"batch-{secrets.token_hex(8)}"
-        batch.mkdir()
+        written: list[Path] = []
+        renames: list[tuple[Path, str]] = []
         try:
-            staged = []
             for hex_digest, data in blobs:
-                if self.exists(hex_digest):
+                if hex_digest in recorded:
                     continue
-                tmp = batch / hex_digest
-                tmp.write_bytes(data)
-                staged.append((tmp, hex_digest))
-            if not staged:
+                final = self.path(hex_digest)
+                try:
+                    fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                except FileExistsError:  # left by a crash, or another upload right now
+                    batch.mkdir(exist_ok=True)
+                    tmp = batch / hex_digest
+                    tmp.write_bytes(data)
+                    renames.append((tmp, hex_digest))
+                    continue
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                written.append(final)
+            if not written and not renames:
                 return
-            sync_files(self.root, [tmp for tmp, _ in staged])
-            for tmp, hex_digest in staged:
+            sync_files(self.root, written + [tmp for tmp, _ in renames])
+            for tmp, hex_digest in renames:
                 self._place(tmp, hex_digest)
-            sync_files(self.root, [self.path(h) for _, h in staged])
+            if renames:
+                sync_files(self.root, [self.path(h) for _, h in renames])
         finally:
             shutil.rmtree(batch, ignore_errors=True)
 

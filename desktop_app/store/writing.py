@@ -188,9 +188,16 @@ class WritingMixin(StoreBase):
 
     def upload_blobs(self, project: str, blobs: Sequence[tuple[str, bytes]]) -> None:
         hexed = [(b64_to_hex(digest), data) for digest, data in blobs]
+        recorded: set[str] = set()
         with read_tx(self.engine) as conn:
             project_id = self._project_id(conn, project)
-        self.blobs.write_many(hexed)
+            for batch in batches(sorted({h for h, _data in hexed})):
+                recorded.update(
+                    conn.execute(select(s.blobs.c.digest).where(s.blobs.c.digest.in_(batch)))
+                    .scalars()
+                    .all()
+                )
+        self.blobs.write_many(hexed, recorded=recorded)
         self._record_blobs(project_id, [(h, len(data)) for h, data in hexed])
 
     def _record_blobs(self, project_id: int, blobs: Sequence[tuple[str, int]]) -> None:
