@@ -188,12 +188,14 @@ class ContentCache:
             placed: dict[str, Path] = {}
             with self._lock:
                 rows = []
-                for digest, tmp, size in staged:
+                tick = self._tick()  # one query per batch; each row one tick later
+                for offset, (digest, tmp, size) in enumerate(staged):
                     final = self.blob_path(digest)
                     final.parent.mkdir(exist_ok=True)
                     os.replace(tmp, final)
                     placed[digest] = final
-                    rows.append((digest, size, self._tick()))
+                    rows.append((digest, size, tick + offset))
+                self._last_access = tick + len(staged)
                 self._conn.execute("BEGIN")
                 self._conn.executemany(
                     "INSERT INTO blobs (digest, size, last_access) VALUES (?, ?, ?) "

@@ -80,25 +80,15 @@ def hash_files(
     throttle.add(sum(size for digest, size in known if digest is not None))
     todo = [index for index, (digest, _size) in enumerate(known) if digest is None]
 
-    def hash_group(
-        group: list[int], should_stop: CancelCheck
-    ) -> list[tuple[str, FileIdentity, int]]:
-        done = []
-        for index in group:
-            hashed_at_ns = time.time_ns()
-            digest, identity = hash_stable_file(
-                Path(paths[index]), on_bytes=throttle.add, is_cancelled=should_stop
-            )
-            done.append((digest, identity, hashed_at_ns))
-        return done
+    def hash_one(index: int, should_stop: CancelCheck) -> tuple[str, FileIdentity, int]:
+        hashed_at_ns = time.time_ns()
+        digest, identity = hash_stable_file(
+            Path(paths[index]), on_bytes=throttle.add, is_cancelled=should_stop
+        )
+        return digest, identity, hashed_at_ns
 
-    # Small files go to the pool in groups: one task per 4 KiB file costs more than hashing it.
-    groups = _groups(todo, [known[index][1] for index in todo], workers)
-    results = [
-        result
-        for group in run_parallel(groups, hash_group, workers=workers, is_cancelled=is_cancelled)
-        for result in group
-    ]
+    sizes = [known[index][1] for index in todo]
+    results = run_grouped(todo, sizes, hash_one, workers=workers, is_cancelled=is_cancelled)
     throttle.finish()
     if cache is not None:  # one transaction, not one per file
         cache.store_many(
@@ -116,6 +106,25 @@ def hash_files(
 
 GROUP_FILES = 64
 GROUP_BYTES = 8 << 20
+
+
+def run_grouped(
+    items: Sequence[T],
+    sizes: Sequence[int],
+    work: Callable[[T, CancelCheck], R],
+    *,
+    workers: int,
+    is_cancelled: CancelCheck | None,
+) -> list[R]:
+    """Like :func:`run_parallel`, but small items go to the pool in groups (results in
+    order): one task per 4 KiB file costs more than the work on it."""
+    groups = _groups(list(range(len(items))), list(sizes), workers)
+
+    def run_group(group: list[int], should_stop: CancelCheck) -> list[R]:
+        return [work(items[index], should_stop) for index in group]
+
+    done = run_parallel(groups, run_group, workers=workers, is_cancelled=is_cancelled)
+    return [result for group in done for result in group]
 
 
 def _groups(indices: list[int], sizes: list[int], workers: int) -> list[list[int]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from desktop_app.client.hash_cache import HashCache, hash_stable_file
-from desktop_app.client.hashing import run_parallel
+from desktop_app.client.hashing import run_grouped
 from desktop_app.client.progress import CancelCheck, ProgressCallback, Throttle, check_cancelled
 from desktop_app.core.digests import CHUNK_SIZE, b64_of, b64_to_hex, md5_for
 from desktop_app.core.errors import IntegrityError, ValidationError
@@ -93,7 +93,8 @@ def materialize(
         _write_atomically(dest, file, source_for(file.digest), throttle.add, should_stop, trusted)
         return True
 
-    results = run_parallel(planned, place, workers=workers, is_cancelled=is_cancelled)
+    sizes = [file.size for _parts, file in planned]
+    results = run_grouped(planned, sizes, place, workers=workers, is_cancelled=is_cancelled)
     throttle.finish()
     written = [file for (_parts, file), wrote in zip(planned, results, strict=True) if wrote]
     return MaterializeReport(
