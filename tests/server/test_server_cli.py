@@ -203,3 +203,76 @@ def test_serve_subprocess_answers_and_stops_on_signal(tmp_path: Path, sig: int) 
     assert "Traceback" not in output
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}{API}/health", timeout=2)
+
+
+@pytest.mark.slow
+def test_serve_with_tls_files_speaks_https_off_loopback(tmp_path: Path) -> None:
+    """With --tls-cert/--tls-key, serve may listen beyond loopback, and it speaks HTTPS."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "desktop_app",
+            "serve",
+            "--data",
+            str(tmp_path / "d"),
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(port),
+            "--tls-cert",
+            str(cert),
+            "--tls-key",
+            str(key),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, process.stdout.read()  # type: ignore[union-attr]
+            try:
+                health = requests.get(
+                    f"https://127.0.0.1:{port}{API}/health", verify=str(cert), timeout=2
+                )
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert health.json()["status"] == "ok"
+        with pytest.raises(requests.ConnectionError):  # no plain HTTP on that port
+            requests.get(f"http://127.0.0.1:{port}{API}/health", timeout=2)
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
