@@ -275,4 +275,8 @@ def test_serve_with_tls_files_speaks_https_off_loopback(tmp_path: Path) -> None:
             requests.get(f"http://127.0.0.1:{port}{API}/health", timeout=2)
     finally:
         process.terminate()
-        process.communicate(timeout=20)
+        try:
+            process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:  # the refused plain-HTTP client may hold it open
+            process.kill()
+            process.communicate()
