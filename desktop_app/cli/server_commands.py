@@ -16,6 +16,8 @@ from desktop_app.server.keys import KeyStore
 from desktop_app.store import Store
 
 Standalone = Callable[[argparse.Namespace, Output], int]
+# On Ctrl-C or SIGTERM, requests under way get this long to finish before the server stops.
+GRACEFUL_SHUTDOWN_S = 10
 
 
 def _server_extra_missing(exc: ImportError) -> ValidationError:
@@ -68,6 +70,7 @@ def serve(args: argparse.Namespace, out: Output) -> int:
             port=config.port,
             workers=config.workers,
             log_level="info",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
             **tls,  # type: ignore[arg-type]
         )
     else:
@@ -76,6 +79,7 @@ def serve(args: argparse.Namespace, out: Output) -> int:
             host=config.host,
             port=config.port,
             log_level="info",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
             **tls,  # type: ignore[arg-type]
         )
     return EXIT_OK
