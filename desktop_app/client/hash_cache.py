@@ -121,10 +121,22 @@ class HashCache:
         identity = FileIdentity.of(os.stat(key))
         return self._lookup(key, identity)
 
-    def lookup_many(self, paths: Sequence[str | Path]) -> list[tuple[str | None, int]]:
-        """``(cached digest or None, size)`` for each path: one query per 500 paths."""
-        keys = [os.path.abspath(path) for path in paths]
-        identities = [FileIdentity.of(os.stat(key)) for key in keys]
+    def lookup_many(
+        self,
+        paths: Sequence[str | Path],
+        identities: Sequence[tuple[int, int, int, int] | None] | None = None,
+    ) -> list[tuple[str | None, int]]:
+        """``(cached digest or None, size)`` for each path: one query per 500 paths.
+
+        ``identities`` (size, mtime_ns, inode, device) saves a stat per file when the caller
+        has just seen them (a folder walk).
+        """
+        keys = [p if os.path.isabs(p := os.fspath(path)) else os.path.abspath(p) for path in paths]
+        given = identities or [None] * len(keys)
+        current = [
+            FileIdentity(*seen) if seen is not None else FileIdentity.of(os.stat(key))
+            for key, seen in zip(keys, given, strict=True)
+        ]
         rows: dict[str, tuple[Any, ...]] = {}
         with self._lock:
             for start in range(0, len(keys), 500):
@@ -138,11 +150,11 @@ class HashCache:
                     rows[row[0]] = row[1:]
         return [
             (self._trusted(rows.get(key), identity), identity.size)
-            for key, identity in zip(keys, identities, strict=True)
+            for key, identity in zip(keys, current, strict=True)
         ]
 
     def _trusted(self, row: tuple[Any, ...] | None, identity: FileIdentity) -> str | None:
-        if row is None or FileIdentity(*row[:4]) != identity:
+        if row is None or row[:4] != identity:  # a NamedTuple equals the plain tuple
             return None
         digest, hashed_at_ns = str(row[4]), int(row[5])
         if hashed_at_ns - identity.mtime_ns < self._racy_window_ns:

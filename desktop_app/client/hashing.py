@@ -64,6 +64,7 @@ def hash_files(
     cache: HashCache | None,
     *,
     workers: int,
+    identities: Sequence[tuple[int, int, int, int] | None] | None = None,
     on_progress: ProgressCallback | None = None,
     is_cancelled: CancelCheck | None = None,
 ) -> list[str]:
@@ -73,7 +74,7 @@ def hash_files(
     the thread pool.
     """
     if cache is not None:
-        known = cache.lookup_many(paths)
+        known = cache.lookup_many(paths, identities)
     else:
         known = [(None, os.stat(path).st_size) for path in paths]
     throttle = Throttle(on_progress, sum(size for _digest, size in known))

@@ -106,6 +106,9 @@ class WritingMixin(StoreBase):
         alias_list = sorted({validate_user_alias(a) for a in aliases if a != LATEST})
         tag_list = sorted({validate_tag(t) for t in tags})
         digest = manifest.digest()
+        same = self._same_as_latest(project, name, type_, digest, run_id)
+        if same is not None:  # nothing to write: no write lock, no fsync
+            return DraftResult(same, (), unchanged=True)
         with write_tx(self.engine) as conn:
             if run_id is not None:
                 self._get_run_row(conn, run_id)
@@ -300,6 +303,25 @@ class WritingMixin(StoreBase):
                 version_payload(committed),
             )
             return committed
+
+    def _same_as_latest(
+        self, project: str, name: str, type_: str, digest: str, run_id: str | None
+    ) -> VersionInfo | None:
+        """The latest version when it has ``digest`` (and the type matches), read-only."""
+        with read_tx(self.engine) as conn:
+            if run_id is not None:
+                self._get_run_row(conn, run_id)
+            row = conn.execute(
+                select(s.collections.c.id, s.collections.c.type)
+                .join(s.projects, s.collections.c.project_id == s.projects.c.id)
+                .where(s.projects.c.name == project, s.collections.c.name == name)
+            ).first()
+            if row is None or row.type != type_:
+                return None  # the write path creates it, or reports the type clash
+            latest = self._latest_row(conn, row.id)
+            if latest is None or latest.digest != digest:
+                return None
+            return versions_from_rows(conn, [latest])[0]
 
     def _missing_for_version(self, conn: Connection, project_id: int, version_id: str) -> list[str]:
         rows = conn.execute(

@@ -36,6 +36,11 @@ def timed(work: Callable[[], T]) -> tuple[float, T]:
     return time.perf_counter() - start, result
 
 
+def best_of(rounds: int, work: Callable[[], T]) -> tuple[float, T]:
+    """The fastest of ``rounds`` runs of ``work`` (for short, repeatable operations)."""
+    return min((timed(work) for _ in range(rounds)), key=lambda run: run[0])
+
+
 def write_big(path: Path) -> None:
     path.parent.mkdir(parents=True)
     block = os.urandom(16 * MIB)
@@ -111,8 +116,11 @@ def test_put_and_get_against_cp(bench_root: Path, monkeypatch: pytest.MonkeyPatc
         ("put 10,000 x 4 KiB", put_small_s, f"{put_small_s / cp_small_s:.2f} x cp -r"),
     ]
 
-    reput_big_s, again_big = timed(lambda: client.put(big_dir, "bench", "big", "model"))
-    reput_small_s, again_small = timed(lambda: client.put(small_dir, "bench", "small", "dataset"))
+    # A re-put is short, so one scheduling hiccup skews it: the best of three counts.
+    reput_big_s, again_big = best_of(3, lambda: client.put(big_dir, "bench", "big", "model"))
+    reput_small_s, again_small = best_of(
+        3, lambda: client.put(small_dir, "bench", "small", "dataset")
+    )
     rows += [
         ("put again, 1 GiB unchanged", reput_big_s, f"{put_big_s / reput_big_s:.0f} x faster"),
         (

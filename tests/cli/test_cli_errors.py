@@ -326,3 +326,21 @@ def test_version(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _err = run(capsys, "--version")
     assert code == 0
     assert out.startswith("artifact-desk ")
+
+
+def test_a_folder_with_case_twins_is_refused_before_anything_is_stored(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    twins = workdir / "twins"
+    twins.mkdir()
+    (twins / "Data.csv").write_text("upper")
+    (twins / "data.csv").write_text("lower")
+
+    code, _out, err = run(capsys, "put", str(twins), "-n", "proj/twins", "-t", "dataset")
+
+    assert code == 2
+    assert "Data.csv" in err
+    assert "data.csv" in err
+    _code, listed, note = run(capsys, "ls")
+    assert listed == ""
+    assert "no projects" in note
