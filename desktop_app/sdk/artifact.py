@@ -50,6 +50,7 @@ class Artifact:
         self._aliases: list[str] = []
         self._tags: list[str] = []
         self._info: VersionInfo | None = None
+        self._manifest_loaded = True  # a logged artifact reads its manifest on first use
         self._tmp_dirs: list[tempfile.TemporaryDirectory[str]] = []
         self._base_project: str | None = None
 
@@ -169,7 +170,7 @@ class Artifact:
 
     @property
     def manifest(self) -> Manifest:
-        if self._info is not None and not getattr(self, "_manifest_loaded", True):
+        if self._info is not None and not self._manifest_loaded:
             client = _context.get_client()
             self._manifest = Manifest(version_entries(client.backend, self._info.id))
             self._manifest_loaded = True
