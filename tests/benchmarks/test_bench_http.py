@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -76,7 +76,10 @@ def curl(*args: str) -> None:
 
 
 def test_http_transfers_against_curl_and_cp(
-    server: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: tuple[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    report: Callable[[str], None],
 ) -> None:
     url, key = server
     auth = f"Authorization: Bearer {key}"
@@ -153,8 +156,8 @@ def test_http_transfers_against_curl_and_cp(
     client.close()
 
     gib = size / (1 << 30)
-    print(f"\nteam server over loopback, same data, same run (1 GiB: best of {ROUNDS})")
-    print(
+    report(f"team server over loopback, same data, same run (1 GiB: best of {ROUNDS})")
+    report(
         f"  curl upload 1 GiB {curl_up_s:.2f} s, curl download {curl_down_s:.2f} s, "
         f"cp -r 10,000 files {cp_small_s:.2f} s"
     )
@@ -167,7 +170,7 @@ def test_http_transfers_against_curl_and_cp(
         ("get 10,000 x 4 KiB", get_small_s, f"{get_small_s / cp_small_s:.2f} x cp -r"),
     ]
     for label, seconds, ratio in rows:
-        print(f"  {label:<34} {seconds:7.2f} s  {gib / seconds * 1024:8.0f} MiB/s  {ratio}")
+        report(f"  {label:<34} {seconds:7.2f} s  {gib / seconds * 1024:8.0f} MiB/s  {ratio}")
 
     assert again.unchanged
     assert again.uploaded_bytes == 0

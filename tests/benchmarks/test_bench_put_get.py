@@ -82,7 +82,9 @@ def bench_root(tmp_path: Path) -> Iterator[Path]:
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 
-def test_put_and_get_against_cp(bench_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_put_and_get_against_cp(
+    bench_root: Path, monkeypatch: pytest.MonkeyPatch, report: Callable[[str], None]
+) -> None:
     monkeypatch.setenv("ARTIFACT_DESK_HOME", str(bench_root / "home"))
     monkeypatch.delenv("ARTIFACT_DESK_URL", raising=False)
     big_dir, small_dir = bench_root / "big", bench_root / "small"
@@ -146,11 +148,11 @@ def test_put_and_get_against_cp(bench_root: Path, monkeypatch: pytest.MonkeyPatc
     problems += client.verify(small_v1, bench_root / "out-small")
     client.close()
 
-    print("\nembedded store, same data, same run (lower x cp -r is better)")
-    print(f"  baselines: cp -r 1 GiB {cp_big_s:.2f} s, cp -r 10,000 files {cp_small_s:.2f} s,")
-    print(f"             hashlib md5 of 1 GiB on one core {md5_s:.2f} s")
+    report("embedded store, same data, same run (lower x cp -r is better)")
+    report(f"  baselines: cp -r 1 GiB {cp_big_s:.2f} s, cp -r 10,000 files {cp_small_s:.2f} s,")
+    report(f"             hashlib md5 of 1 GiB on one core {md5_s:.2f} s")
     for label, seconds, ratio in rows:
-        print(f"  {label:<30} {seconds:7.2f} s   {ratio}")
+        report(f"  {label:<30} {seconds:7.2f} s   {ratio}")
 
     assert not problems
     assert again_big.unchanged
