@@ -24,6 +24,7 @@ exit codes:
   4    conflict (e.g. the name already has another type)
   5    integrity error (content does not match its digest)
   6    backend unavailable; try again later
+  7    the server refused the API key (`artifact-desk login URL` with a valid one)
   70   unexpected internal error (ARTIFACT_DESK_DEBUG=1 shows the traceback)
   74   file system error (permission denied, disk full...)
   130  cancelled (Ctrl-C)
