@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import urllib.parse
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import requests
 
 from desktop_app.client.content_cache import ContentCache
 from desktop_app.client.progress import CancelCheck, check_cancelled
-from desktop_app.core.digests import CHUNK_SIZE, md5_file_b64
+from desktop_app.core.digests import CHUNK_SIZE, BackgroundMd5, b64_of, md5_file_b64
 from desktop_app.core.errors import IntegrityError, NotFoundError, ValidationError
 from desktop_app.core.manifest import ManifestEntry
 
@@ -103,20 +104,21 @@ def fetch_reference(
 def _fetch_http(
     entry: ManifestEntry, cache: ContentCache, is_cancelled: CancelCheck | None
 ) -> tuple[str, int, Path]:
-    import hashlib
-
-    from desktop_app.core.digests import b64_of
-
+    """Stream the URL into a temporary file (hashing as it comes), then into the cache; the
+    body is never held in memory whole."""
     assert entry.ref is not None
-    with requests.get(entry.ref, stream=True, timeout=HTTP_TIMEOUT) as response:
-        if response.status_code >= 400:
-            raise NotFoundError(f"{entry.ref} answered HTTP {response.status_code}")
-        body = bytearray()
-        hasher = hashlib.md5()
-        for chunk in response.iter_content(CHUNK_SIZE):
-            check_cancelled(is_cancelled, f"downloading {entry.ref}")
-            body.extend(chunk)
-            hasher.update(chunk)
-    digest = b64_of(hasher)
-    cached = cache.put_stream(digest, [bytes(body)], size=len(body), is_cancelled=is_cancelled)
-    return digest, len(body), cached
+    with tempfile.TemporaryDirectory(prefix="artifact-desk-ref-") as folder:
+        staged = Path(folder) / "body"
+        size = 0
+        with requests.get(entry.ref, stream=True, timeout=HTTP_TIMEOUT) as response:
+            if response.status_code >= 400:
+                raise NotFoundError(f"{entry.ref} answered HTTP {response.status_code}")
+            with open(staged, "wb") as out, BackgroundMd5() as hasher:
+                for chunk in response.iter_content(CHUNK_SIZE):
+                    check_cancelled(is_cancelled, f"downloading {entry.ref}")
+                    out.write(chunk)
+                    hasher.update(chunk)
+                    size += len(chunk)
+                digest = b64_of(hasher)
+        cached = cache.put_file(digest, staged, is_cancelled=is_cancelled)
+    return digest, size, cached
