@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -214,7 +212,9 @@ def test_lineage_between_runs(sdk_home: Path) -> None:
     assert logger.job_type == "produce"
 
 
-def test_version_logged_from_another_process(sdk_home: Path, tmp_path: Path) -> None:
+def test_version_logged_from_another_process(
+    sdk_home: Path, tmp_path: Path, run_script: Callable[[Path], str]
+) -> None:
     run = wandb.init(project=PROJECT, job_type="here")
     log_version(run, "shared", b"from this process")
 
@@ -232,19 +232,8 @@ def test_version_logged_from_another_process(sdk_home: Path, tmp_path: Path) -> 
         "run.finish()\n",
         encoding="utf-8",
     )
-    env = {k: v for k, v in os.environ.items() if k != "ARTIFACT_DESK_URL"}
-    env["ARTIFACT_DESK_HOME"] = str(sdk_home)
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    lines = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    stdout = run_script(script)
+    lines = dict(line.split("=", 1) for line in stdout.splitlines() if "=" in line)
     assert lines["VERSION"] == "v1"
 
     latest = run.use_artifact("shared:latest")

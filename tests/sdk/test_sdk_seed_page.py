@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -55,27 +53,14 @@ def test_seed_page_code_in_process(sdk_home: Path, tmp_path: Path) -> None:
     assert [r.id for r in artifact.used_by()] == [run.id]
 
 
-def test_seed_page_code_as_a_real_script(sdk_home: Path, tmp_path: Path) -> None:
+def test_seed_page_code_as_a_real_script(
+    sdk_home: Path, tmp_path: Path, run_script: Callable[[Path], str]
+) -> None:
     data = _write_dataset(tmp_path)
     script = tmp_path / "script.py"
     script.write_text(SEED_SNIPPET + 'print("DATADIR=" + datadir)\n', encoding="utf-8")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("ARTIFACT_DESK_URL", "ARTIFACT_DESK_PROJECT")
-    }
-    env["ARTIFACT_DESK_HOME"] = str(sdk_home)
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "DATADIR=artifacts/example_artifact:v0" in done.stdout.splitlines()
+    stdout = run_script(script)
+    assert "DATADIR=artifacts/example_artifact:v0" in stdout.splitlines()
     assert (tmp_path / "artifacts" / "example_artifact:v0" / "training_dataset").read_bytes() == (
         data
     )
