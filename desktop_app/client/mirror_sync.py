@@ -1,0 +1,211 @@
+"""Keeps the offline mirror current: the change feed in, offline edits out.
+
+Plain functions and one small class, all blocking; the GUI's worker thread calls them. A
+backend that cannot be reached raises :class:`BackendUnavailableError`, which the caller
+turns into "Offline" and a later retry; nothing here sleeps or loops forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from desktop_app.backends.protocol import Backend
+from desktop_app.client.content_cache import ContentCache
+from desktop_app.client.mirror import Mirror, PendingEdit
+from desktop_app.core.errors import ArtifactDeskError, BackendUnavailableError, NotFoundError
+from desktop_app.core.manifest import ManifestEntry
+from desktop_app.core.records import CollectionInfo, Event, VersionInfo
+
+EVENTS_PER_STEP = 5000
+ENTRIES_PER_PAGE = 1000
+
+_COLLECTION_EVENTS = ("version.", "alias.")
+
+
+@dataclass
+class SyncStep:
+    """What one step of syncing changed; ``caught_up`` once the feed has no more events."""
+
+    events: int = 0
+    collections: set[tuple[str, str]] = field(default_factory=set)
+    versions: set[str] = field(default_factory=set)
+    caught_up: bool = False
+
+
+@dataclass(frozen=True)
+class EditOutcome:
+    """What became of one offline edit: applied, or refused with a message for the user."""
+
+    edit: PendingEdit
+    version: VersionInfo | None
+    problem: str | None = None
+
+
+def sync_step(backend: Backend, mirror: Mirror, *, max_events: int = EVENTS_PER_STEP) -> SyncStep:
+    """Apply the next page of the change feed to the mirror, in one transaction."""
+    events = backend.events(mirror.cursor, limit=max_events)
+    step = SyncStep(events=len(events), caught_up=len(events) < max_events)
+    if not events:
+        return step
+    usages: list[tuple[str, str]] = []
+    finished: dict[str, str] = {}
+    for event in events:
+        _note_event(event, step, usages, finished)
+    items = [
+        _fetch_collection(backend, project, name) for project, name in sorted(step.collections)
+    ]
+    mirror.replace_collections(items, usages=usages, finished_runs=finished, cursor=events[-1].seq)
+    return step
+
+
+def _note_event(
+    event: Event,
+    step: SyncStep,
+    usages: list[tuple[str, str]],
+    finished: dict[str, str],
+) -> None:
+    payload = event.payload
+    if event.kind.startswith(_COLLECTION_EVENTS) and isinstance(payload.get("name"), str):
+        step.collections.add((event.project, payload["name"]))
+        if isinstance(payload.get("version_id"), str):
+            step.versions.add(payload["version_id"])
+    elif event.kind == "run.used_version":
+        usages.append((str(payload["run_id"]), str(payload["version_id"])))
+        step.versions.add(str(payload["version_id"]))
+    elif event.kind == "run.finished":
+        finished[str(payload["run_id"])] = str(payload.get("state", "finished"))
+
+
+def _fetch_collection(
+    backend: Backend, project: str, name: str
+) -> tuple[CollectionInfo | None, str, str, list[VersionInfo]]:
+    try:
+        collection = backend.get_collection(project, name)
+        versions = backend.list_versions(project, name, include_deleted=True)
+    except NotFoundError:
+        return None, project, name, []  # gone since the event: drop it from the mirror
+    return collection, project, name, versions
+
+
+def sync_until_caught_up(
+    backend: Backend,
+    mirror: Mirror,
+    *,
+    on_step: Callable[[SyncStep], None] | None = None,
+    max_events: int = EVENTS_PER_STEP,
+) -> int:
+    """Sync step by step until the feed is drained; returns the number of events applied."""
+    total = 0
+    while True:
+        step = sync_step(backend, mirror, max_events=max_events)
+        total += step.events
+        if on_step is not None:
+            on_step(step)
+        if step.caught_up:
+            mirror.mark_synced()
+            return total
+
+
+def load_version_details(
+    backend: Backend, mirror: Mirror, cache: ContentCache | None, version_id: str
+) -> None:
+    """Fetch what the detail pane needs that the feed does not carry: files and runs."""
+    info = mirror.version(version_id)
+    if info is None:
+        info = backend.get_version(version_id)
+        mirror.put_version(info)
+    if not mirror.manifest_loaded(version_id):
+        entries = _all_entries(backend, version_id)
+        mirror.put_manifest(version_id, entries, count_cached(cache, entries))
+    elif cache is not None:
+        mirror.set_cached_files(version_id, count_cached(cache, mirror.entries(version_id)))
+    mirror.put_usages(version_id, (run.id for run in backend.used_by(version_id)))
+    load_runs(backend, mirror, [r for r in [info.logged_by, *mirror.used_by(version_id)] if r])
+
+
+def load_runs(backend: Backend, mirror: Mirror, run_ids: Iterable[str]) -> None:
+    """Fetch the runs the mirror does not know yet (names and job types for lineage)."""
+    for run_id in run_ids:
+        if mirror.run(run_id) is None:
+            try:
+                mirror.put_run(backend.get_run(run_id))
+            except NotFoundError:
+                continue
+
+
+def _all_entries(backend: Backend, version_id: str) -> list[ManifestEntry]:
+    entries: list[ManifestEntry] = []
+    cursor: str | None = None
+    while True:
+        page = backend.list_entries(version_id, cursor=cursor, limit=ENTRIES_PER_PAGE)
+        entries.extend(page.items)
+        if page.next_cursor is None:
+            return entries
+        cursor = page.next_cursor
+
+
+def count_cached(cache: ContentCache | None, entries: Iterable[ManifestEntry]) -> int:
+    """How many of the entries' contents the content cache holds."""
+    if cache is None:
+        return 0
+    return sum(1 for e in entries if e.ref is None and cache.contains(e.digest))
+
+
+def drain_outbox(backend: Backend, mirror: Mirror) -> list[EditOutcome]:
+    """Apply the queued offline edits in order; stops at the first unreachable backend.
+
+    An edit the backend refuses, or one that would overwrite a change made elsewhere while
+    we were offline, is dropped with a message, and the mirror shows the backend's state.
+    """
+    outcomes: list[EditOutcome] = []
+    for edit in mirror.pending_edits():
+        try:
+            outcome = _apply_edit(backend, edit)
+        except BackendUnavailableError:
+            raise
+        except ArtifactDeskError as exc:
+            outcome = EditOutcome(edit, _current(backend, edit.version_id), _refused(edit, exc))
+        if outcome.version is not None:
+            mirror.put_version(outcome.version)
+        mirror.drop_edit(edit.id)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _apply_edit(backend: Backend, edit: PendingEdit) -> EditOutcome:
+    if edit.kind == "description":
+        current = backend.get_version(edit.version_id)
+        if current.description not in (edit.base, edit.value):
+            label = current.qualified_name
+            return EditOutcome(
+                edit,
+                current,
+                f"The description of {label} was changed elsewhere while you were offline, "
+                f"to {current.description!r}; your edit {edit.value!r} was not applied. "
+                "Edit it again if yours should win.",
+            )
+        return EditOutcome(edit, backend.update_version(edit.version_id, description=edit.value))
+    if edit.kind == "add_alias":
+        return EditOutcome(edit, backend.add_alias(edit.version_id, edit.value))
+    try:
+        return EditOutcome(edit, backend.remove_alias(edit.version_id, edit.value))
+    except NotFoundError:
+        # Already gone (removed or moved elsewhere): what the user wanted holds.
+        return EditOutcome(edit, backend.get_version(edit.version_id))
+
+
+def _current(backend: Backend, version_id: str) -> VersionInfo | None:
+    try:
+        return backend.get_version(version_id)
+    except NotFoundError:
+        return None
+
+
+def _refused(edit: PendingEdit, exc: ArtifactDeskError) -> str:
+    what = {
+        "description": "the description edit",
+        "add_alias": f"adding alias {edit.value!r}",
+        "remove_alias": f"removing alias {edit.value!r}",
+    }[edit.kind]
+    return f"The server refused {what} made while offline: {exc}"
