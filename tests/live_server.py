@@ -29,17 +29,25 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def run_live_server(data_dir: Path, db_url: str | None = None) -> Iterator[LiveServer]:
-    """uvicorn serving ``create_app`` in a thread, over a real socket; stopped on exit."""
+def run_live_server(
+    data_dir: Path, db_url: str | None = None, *, port: int = 0, key: str | None = None
+) -> Iterator[LiveServer]:
+    """uvicorn serving ``create_app`` in a thread, over a real socket; stopped on exit.
+
+    ``port`` and ``key`` let a test start the same server again (same folder, same port,
+    the owner key it already has) after stopping it.
+    """
     import uvicorn
 
     from desktop_app.server.app import create_app
     from desktop_app.server.config import ServerConfig
 
     app = create_app(ServerConfig(data_dir=data_dir, db_url=db_url))
-    key, _info = app.state.keys.create("test-owner")
+    if key is None:
+        key, _info = app.state.keys.create("test-owner")
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))  # bound before the server starts: no race for the port
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))  # bound before the server starts: no race for the port
     port = int(sock.getsockname()[1])
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from desktop_app.cli.commands import COMMANDS, Command
 from desktop_app.cli.output import Output
@@ -28,7 +28,27 @@ EXIT_BROKEN_PIPE = 141
 
 ClientFactory = Callable[[], Client]
 
-_NO_GUI_YET = "The desktop window comes with a later release; until then, use the commands below.\n"
+DISPLAY_ENVS = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+
+
+def no_display_problem(environ: Mapping[str, str], platform: str = sys.platform) -> str | None:
+    """Why the window cannot open here (a Linux session without a display), or None."""
+    if not platform.startswith("linux") or any(environ.get(name) for name in DISPLAY_ENVS):
+        return None
+    return (
+        "there is no display to open the window on (DISPLAY is not set): run artifact-desk "
+        "in a desktop session, or use one of the commands below\n"
+    )
+
+
+def _open_window(out: Output, parser: argparse.ArgumentParser) -> int:
+    problem = no_display_problem(os.environ)
+    if problem is not None:
+        out.raw_error(problem + "\n" + parser.format_help())
+        return EXIT_USAGE
+    from desktop_app.gui.app import run
+
+    return run(sys.argv[:1])
 
 
 def main(
@@ -56,8 +76,7 @@ def main(
 
     command = args.command
     if command is None:
-        out.raw_error(_NO_GUI_YET + "\n" + parser.format_help())
-        return EXIT_USAGE
+        return _run(lambda: _open_window(out, parser), out)
     if command == "cache":
         if args.cache_action is None:
             cache_parser = parser.subcommand_parser("cache")

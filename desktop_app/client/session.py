@@ -25,14 +25,32 @@ from desktop_app.core.records import VersionInfo
 from desktop_app.core.refs import ArtifactRef, parse_ref
 
 
-def open_backend(settings: Settings, paths: AppPaths) -> Backend:
-    """The backend the settings choose: a server when a URL is set, else the embedded store."""
+def open_backend(settings: Settings, paths: AppPaths, *, background: bool = False) -> Backend:
+    """The backend the settings choose: a server when a URL is set, else the embedded store.
+
+    ``background`` is for a front end that retries by itself (the GUI's worker, which says
+    "Offline" and tries again later): a dead server then costs one quick attempt per call
+    instead of several seconds of retries.
+    """
     if settings.backend_url:
         from desktop_app.backends.http import HttpBackend
+        from desktop_app.backends.http_transport import RetryPolicy, Timeouts
 
         key = settings.api_key or load_key(settings.backend_url, paths)
+        if background:
+            return HttpBackend(
+                settings.backend_url,
+                key,
+                timeouts=Timeouts(connect=5.0, read=60.0),
+                retry=RetryPolicy(attempts=2, base_delay=0.1, max_delay=1.0),
+            )
         return HttpBackend(settings.backend_url, key)
     return LocalBackend(paths.store_dir)
+
+
+def content_cache_dir(paths: AppPaths, settings: Settings) -> Path:
+    """The content cache folder: the one the settings name, else the platform's."""
+    return Path(settings.cache_dir).expanduser() if settings.cache_dir else paths.content_cache_dir
 
 
 def default_download_root(version: VersionInfo) -> Path:
@@ -64,7 +82,7 @@ class Client:
         self.backend = backend or open_backend(self.settings, self.paths)
         self.hash_cache = HashCache(self.paths.hash_cache_db)
         self.content_cache = ContentCache(
-            self.paths.content_cache_dir, self.settings.cache_max_bytes
+            content_cache_dir(self.paths, self.settings), self.settings.cache_max_bytes
         )
 
     def close(self) -> None:

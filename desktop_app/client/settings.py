@@ -15,7 +15,7 @@ from desktop_app.client.paths import AppPaths
 from desktop_app.client.units import parse_size
 from desktop_app.core.errors import ValidationError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 GIB = 1024**3
 
 URL_ENV = "ARTIFACT_DESK_URL"
@@ -40,6 +40,10 @@ class Settings:
     transfer_workers: int = 4
     hash_workers: int = field(default_factory=_default_hash_workers)
     default_entity: str | None = None
+    # Where downloaded contents are cached; None means the platform's cache folder.
+    cache_dir: str | None = None
+    # The GUI's language code ("en", "de", ...); None follows the system.
+    language: str | None = None
     # field name -> (value in the file, value from the environment); never saved as such.
     env_overrides: dict[str, tuple[Any, Any]] = field(
         default_factory=dict, repr=False, compare=False
@@ -57,8 +61,16 @@ def _upgrade_1_to_2(raw: RawSettings) -> RawSettings:
     return upgraded
 
 
+def _upgrade_2_to_3(raw: RawSettings) -> RawSettings:
+    """Schema 3 adds ``cache_dir`` and ``language``; their defaults keep the old behaviour."""
+    return dict(raw)
+
+
 # UPGRADES[n] turns a schema-n document into a schema-(n + 1) document; applied in order.
-UPGRADES: dict[int, Callable[[RawSettings], RawSettings]] = {1: _upgrade_1_to_2}
+UPGRADES: dict[int, Callable[[RawSettings], RawSettings]] = {
+    1: _upgrade_1_to_2,
+    2: _upgrade_2_to_3,
+}
 
 
 def upgrade_raw(raw: RawSettings, source: Path | str = "settings") -> RawSettings:
@@ -81,7 +93,7 @@ def upgrade_raw(raw: RawSettings, source: Path | str = "settings") -> RawSetting
     return raw
 
 
-_OPTIONAL_STR = ("backend_url", "api_key", "default_entity")
+_OPTIONAL_STR = ("backend_url", "api_key", "default_entity", "cache_dir", "language")
 _MIN_INT = {"cache_max_bytes": 0, "transfer_workers": 1, "hash_workers": 1}
 
 

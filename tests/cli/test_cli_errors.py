@@ -290,13 +290,15 @@ def test_an_unreachable_server_is_a_clear_error(
 
 
 # -- no command, help, version ----------------------------------------------------------
-def test_no_command_explains_and_shows_help(
-    workdir: Path, capsys: pytest.CaptureFixture[str]
+def test_no_command_without_a_display_explains_and_shows_help(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
     code, out, err = run(capsys)
     assert code == 2
     assert out == ""
-    assert "desktop window comes with a later release" in err
+    assert "there is no display to open the window on" in err
     assert "usage: artifact-desk" in err
     assert not (workdir / "home").exists()
 

@@ -1,0 +1,67 @@
+"""Every menu entry and shortcut of the main window, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenuBar
+
+from desktop_app.gui.i18n import tr
+
+
+@dataclass(frozen=True)
+class Actions:
+    """The window's actions; the main window connects their ``triggered`` signals."""
+
+    refresh: QAction
+    find: QAction
+    settings: QAction
+    quit: QAction
+    about: QAction
+
+
+def create_actions(window: QMainWindow) -> Actions:
+    def make(name: str, text: str, shortcut: QKeySequence | None, tip: str) -> QAction:
+        action = QAction(text, window)
+        action.setObjectName(name)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.setStatusTip(tip)
+        window.addAction(action)  # shortcuts work wherever the focus is
+        return action
+
+    return Actions(
+        refresh=make(
+            "refreshAction",
+            tr("&Refresh"),
+            QKeySequence("F5"),
+            tr("Sync with the backend now"),
+        ),
+        find=make(
+            "findAction",
+            tr("&Find…"),
+            QKeySequence("Ctrl+F"),
+            tr("Search artifacts by name"),
+        ),
+        settings=make(
+            "settingsAction",
+            tr("&Settings…"),
+            QKeySequence("Ctrl+,"),
+            tr("Backend, cache, transfers and language"),
+        ),
+        quit=make("quitAction", tr("&Quit"), QKeySequence("Ctrl+Q"), ""),
+        about=make("aboutAction", tr("&About Artifact Desk"), None, ""),
+    )
+
+
+def build_menus(menu_bar: QMenuBar, actions: Actions) -> None:
+    file_menu = menu_bar.addMenu(tr("&File"))
+    file_menu.addAction(actions.settings)
+    file_menu.addSeparator()
+    file_menu.addAction(actions.quit)
+    view_menu = menu_bar.addMenu(tr("&View"))
+    view_menu.addAction(actions.refresh)
+    view_menu.addAction(actions.find)
+    help_menu = menu_bar.addMenu(tr("&Help"))
+    help_menu.addAction(actions.about)

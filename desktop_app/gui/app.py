@@ -1,0 +1,151 @@
+"""The composition root: settings, mirror, worker thread and main window, wired once."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, Slot
+from PySide6.QtWidgets import QApplication, QDialog
+
+from desktop_app.client.mirror import Mirror, mirror_file
+from desktop_app.client.paths import AppPaths
+from desktop_app.client.session import Client, open_backend
+from desktop_app.client.settings import Settings, load_settings
+from desktop_app.gui.i18n import install_translator, tr
+from desktop_app.gui.main_window import MainWindow
+from desktop_app.gui.settings_dialog import SettingsDialog
+from desktop_app.gui.worker import BackendWorker, WorkerThread
+
+
+def backend_label(settings: Settings, paths: AppPaths) -> str:
+    if settings.backend_url:
+        return tr("Server {url}").format(url=settings.backend_url)
+    return tr("Embedded store {folder}").format(folder=paths.store_dir)
+
+
+class AppSession(QObject):
+    """Owns what lives as long as the window: the worker thread and the mirror reader."""
+
+    def __init__(
+        self,
+        paths: AppPaths,
+        settings: Settings,
+        *,
+        poll_ms: int = 2000,
+        retry_ms: tuple[int, int] = (1000, 30_000),
+    ) -> None:
+        super().__init__()
+        self.paths = paths
+        self.settings = settings
+        self._poll_ms = poll_ms
+        self._retry_ms = retry_ms
+        window_state = QSettings(
+            str(paths.config_dir / "window.ini"), QSettings.Format.IniFormat, self
+        )
+        self.mirror = self._open_mirror()
+        self.window = MainWindow(self.mirror, backend_label(settings, paths), window_state)
+        self.setParent(self.window)  # the window owns the session and, through it, the thread
+        self.window.closing.connect(self.shutdown)
+        self.window.settings_requested.connect(self._on_window_settings_requested)
+        self.worker_thread = self._start_worker()
+        self.window.browse.refresh()
+
+    def _open_mirror(self) -> Mirror:
+        return Mirror(mirror_file(self.paths.data_dir, self.settings.backend_url), readonly=True)
+
+    def _start_worker(self) -> WorkerThread:
+        paths, settings = self.paths, self.settings
+        worker = BackendWorker(
+            lambda: Client(
+                paths=paths,
+                settings=settings,
+                backend=open_backend(settings, paths, background=True),
+            ),
+            self.mirror.path,
+            poll_ms=self._poll_ms,
+            retry_ms=self._retry_ms,
+        )
+        window, detail, browse = self.window, self.window.detail, self.window.browse
+        worker.status_changed.connect(window.status.on_worker_status_changed)
+        worker.cache_size_changed.connect(window.status.on_worker_cache_size_changed)
+        worker.mirror_changed.connect(browse.refresh)
+        worker.version_loaded.connect(detail.on_worker_version_loaded)
+        worker.files_cached.connect(detail.on_worker_files_cached)
+        worker.runs_loaded.connect(detail.on_worker_runs_loaded)
+        worker.preview_loaded.connect(detail.on_worker_preview_loaded)
+        worker.failed.connect(window.on_worker_failed)
+        worker.edit_refused.connect(window.on_worker_edit_refused)
+        window.refresh_requested.connect(worker.sync_now)
+        detail.version_load_requested.connect(worker.load_version)
+        detail.runs_load_requested.connect(worker.load_runs)
+        detail.preview_requested.connect(worker.load_preview)
+        detail.edit_requested.connect(worker.edit_version)
+        thread = WorkerThread(worker, self)
+        thread.start()
+        return thread
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Stop the worker and close the mirror; called when the window closes."""
+        self._stop_worker()
+        self.mirror.close()
+
+    def _stop_worker(self) -> None:
+        """Stop the worker thread and drop its replies that have not been delivered yet."""
+        self.worker_thread.shutdown()
+        window = self.window
+        for receiver in (window, window.status, window.browse, window.detail):
+            QCoreApplication.removePostedEvents(receiver, QEvent.Type.MetaCall)
+
+    @Slot()
+    def _on_window_settings_requested(self) -> None:
+        dialog = SettingsDialog(self.settings, self.paths, self.window)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        self.apply_settings(dialog.apply())
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Switch to new settings: a new worker (and mirror, when the backend changed)."""
+        self._stop_worker()
+        self.settings = settings
+        self.mirror.close()
+        self.mirror = self._open_mirror()
+        self.window.status.backend.setText(backend_label(settings, self.paths))
+        self.window.browse.set_mirror(self.mirror)
+        self.worker_thread = self._start_worker()
+
+
+def ensure_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        return app
+    app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("Artifact Desk")
+    app.setOrganizationName("Artifact Desk")
+    app.setDesktopFileName("artifact-desk")
+    return app
+
+
+def build_main_window(
+    paths: AppPaths | None = None,
+    *,
+    poll_ms: int = 2000,
+    retry_ms: tuple[int, int] = (1000, 30_000),
+) -> MainWindow:
+    """The main window for the settings under ``ARTIFACT_DESK_HOME``, its worker running."""
+    app = ensure_application()
+    paths = (paths or AppPaths.from_env()).ensure()
+    settings = load_settings(paths)
+    install_translator(app, settings.language)
+    return AppSession(paths, settings, poll_ms=poll_ms, retry_ms=retry_ms).window
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Open the window and run the event loop until it closes."""
+    app = ensure_application(argv)
+    window = build_main_window()
+    window.show()
+    return app.exec()
+
+
+__all__ = ["AppSession", "build_main_window", "run"]

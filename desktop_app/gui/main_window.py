@@ -1,0 +1,151 @@
+"""The main window: builds the panes and menus and connects their signals; no logic here."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal, Slot
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTableView,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.client.mirror import Mirror
+from desktop_app.gui.actions import build_menus, create_actions
+from desktop_app.gui.browse import BrowseController
+from desktop_app.gui.i18n import tr
+from desktop_app.gui.widgets.detail import VersionDetail
+from desktop_app.gui.widgets.status import StatusBar
+from desktop_app.gui.widgets.type_filter import TypeFilter
+
+
+class MainWindow(QMainWindow):
+    """Project tree | version list | version detail, with menus and a status bar."""
+
+    refresh_requested = Signal()
+    settings_requested = Signal()
+    closing = Signal()
+
+    def __init__(self, mirror: Mirror, backend_label: str, window_state: QSettings) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(tr("Artifact Desk"))
+        self._window_state = window_state
+
+        self.type_filter = TypeFilter()
+        self.search = QLineEdit()
+        self.search.setObjectName("searchBox")
+        self.search.setPlaceholderText(tr("Search artifacts (Ctrl+F)"))
+        self.search.setClearButtonEnabled(True)
+        self.tree = QTreeView()
+        self.tree.setObjectName("projectTree")
+        self.tree.setHeaderHidden(True)
+        self.tree.setUniformRowHeights(True)
+        filters = QHBoxLayout()
+        filters.setContentsMargins(0, 0, 0, 0)
+        filters.addWidget(self.type_filter)
+        filters.addWidget(self.search, 1)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(filters)
+        left_layout.addWidget(self.tree)
+
+        self.versions = QTableView()
+        self.versions.setObjectName("versionList")
+        self.versions.verticalHeader().hide()
+        self.versions.setShowGrid(False)
+        self.versions.setAlternatingRowColors(True)
+        self.versions.setWordWrap(False)
+        self.versions.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.versions.horizontalHeader().setStretchLastSection(True)
+        self.versions.verticalHeader().setDefaultSectionSize(
+            self.versions.fontMetrics().height() + 8
+        )
+
+        self.detail = VersionDetail(mirror)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.versions)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 4)
+        self.splitter.setStretchFactor(2, 4)
+        self.setCentralWidget(self.splitter)
+        self.status = StatusBar(backend_label)
+        self.setStatusBar(self.status)
+
+        self.browse = BrowseController(
+            mirror, self.tree, self.type_filter, self.search, self.versions, self.detail, self
+        )
+        self.menu_actions = create_actions(self)
+        build_menus(self.menuBar(), self.menu_actions)
+        self.menu_actions.refresh.triggered.connect(self.refresh_requested)
+        self.menu_actions.find.triggered.connect(self._on_find_triggered)
+        self.menu_actions.settings.triggered.connect(self.settings_requested)
+        self.menu_actions.quit.triggered.connect(self.close)
+        self.menu_actions.about.triggered.connect(self._on_about_triggered)
+        self._restore_layout()
+
+    # -- worker replies shown to the user ------------------------------------------------
+    @Slot(str)
+    def on_worker_failed(self, message: str) -> None:
+        self.status.showMessage(message, 15_000)
+
+    @Slot(str)
+    def on_worker_edit_refused(self, message: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, tr("Edit not applied"), message, parent=self)
+        box.setObjectName("editRefusedMessage")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    @Slot()
+    def _on_find_triggered(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    @Slot()
+    def _on_about_triggered(self) -> None:
+        QMessageBox.about(
+            self,
+            tr("About Artifact Desk"),
+            tr("Artifact Desk: versioned datasets and models for machine-learning teams."),
+        )
+
+    # -- layout remembered between runs --------------------------------------------------
+    def _restore_layout(self) -> None:
+        state = self._window_state
+        geometry = state.value("geometry")
+        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
+            pass
+        else:
+            self.resize(1400, 820)
+        for key, restore in (
+            ("windowState", self.restoreState),
+            ("splitter", self.splitter.restoreState),
+            ("versionColumns", self.versions.horizontalHeader().restoreState),
+        ):
+            value = state.value(key)
+            if isinstance(value, QByteArray):
+                restore(value)
+
+    def save_layout(self) -> None:
+        state = self._window_state
+        state.setValue("geometry", self.saveGeometry())
+        state.setValue("windowState", self.saveState())
+        state.setValue("splitter", self.splitter.saveState())
+        state.setValue("versionColumns", self.versions.horizontalHeader().saveState())
+        state.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        self.closing.emit()
+        super().closeEvent(event)

@@ -1,0 +1,238 @@
+"""The project tree: project → artifact type → artifact, with version counts.
+
+Fed from the mirror's artifact list. A refresh merges the new list into the existing nodes
+with row inserts, removals and ``dataChanged``, so a sync never collapses what the user
+expanded or loses the selection.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtWidgets import QApplication, QStyle
+
+from desktop_app.client.mirror import CollectionRow
+from desktop_app.gui.i18n import tr
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+# (key, label, count, children) of a node the tree should have after a refresh.
+_Wanted = tuple[tuple[str, ...], str, int, list["_Wanted"]]
+
+
+class Role(enum.IntEnum):
+    KIND = Qt.ItemDataRole.UserRole + 1  # "project", "type" or "artifact"
+    PROJECT = enum.auto()
+    TYPE = enum.auto()
+    NAME = enum.auto()
+    VERSION_COUNT = enum.auto()
+    KEY = enum.auto()  # a tuple naming the node, stable across refreshes
+
+
+@dataclass(eq=False)
+class Node:
+    kind: str
+    key: tuple[str, ...]
+    label: str
+    parent: Node | None
+    count: int = 0
+    children: list[Node] = field(default_factory=list)
+
+    def row(self) -> int:
+        return 0 if self.parent is None else self.parent.children.index(self)
+
+
+class ProjectTreeModel(QAbstractItemModel):
+    """Projects, their artifact types and their artifacts, as one lazy-free small tree."""
+
+    def __init__(self, parent: QApplication | None = None) -> None:
+        super().__init__(parent)
+        self._root = Node("root", (), "", None)
+
+    # -- Qt model interface --------------------------------------------------------------
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
+        node = self._node(parent)
+        if column != 0 or not 0 <= row < len(node.children):
+            return QModelIndex()
+        return self.createIndex(row, column, node.children[row])
+
+    def parent(self, child: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
+        if not child.isValid():
+            return QModelIndex()
+        node: Node = child.internalPointer()
+        up = node.parent
+        if up is None or up is self._root:
+            return QModelIndex()
+        return self.createIndex(up.row(), 0, up)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        if parent.column() > 0:
+            return 0
+        return len(self._node(parent).children)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 1
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return tr("Artifacts")
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        node: Node = index.internalPointer()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if node.kind == "artifact":
+                return f"{node.label}  ({node.count})"
+            return f"{node.label}  ({node.count})" if node.kind == "type" else node.label
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if node.kind == "artifact":
+                return tr("{name}: {count} versions").format(name=node.label, count=node.count)
+            return None
+        if role == Qt.ItemDataRole.DecorationRole:
+            style = QApplication.style()
+            icon = {
+                "project": QStyle.StandardPixmap.SP_DirHomeIcon,
+                "type": QStyle.StandardPixmap.SP_DirIcon,
+                "artifact": QStyle.StandardPixmap.SP_FileIcon,
+            }[node.kind]
+            return style.standardIcon(icon)
+        return self._role_data(node, role)
+
+    def _role_data(self, node: Node, role: int) -> object:
+        if role == Role.KIND:
+            return node.kind
+        if role == Role.KEY:
+            return node.key
+        if role == Role.PROJECT:
+            return node.key[0]
+        if role == Role.TYPE:
+            return node.key[1] if len(node.key) > 1 else None
+        if role == Role.NAME:
+            return node.key[2] if len(node.key) > 2 else None
+        if role == Role.VERSION_COUNT:
+            return node.count
+        return None
+
+    # -- refresh -------------------------------------------------------------------------
+    def set_collections(self, rows: Sequence[CollectionRow]) -> None:
+        """Merge the mirror's artifacts into the tree."""
+        projects: dict[str, dict[str, dict[str, int]]] = {}
+        for row in rows:
+            projects.setdefault(row.project, {}).setdefault(row.type, {})[row.name] = (
+                row.version_count
+            )
+        wanted_projects: list[_Wanted] = [
+            (
+                (project,),
+                project,
+                sum(len(names) for names in types.values()),
+                [
+                    (
+                        (project, type_),
+                        type_,
+                        len(names),
+                        [((project, type_, n), n, c, []) for n, c in sorted(names.items())],
+                    )
+                    for type_, names in sorted(types.items())
+                ],
+            )
+            for project, types in sorted(projects.items())
+        ]
+        self._merge(QModelIndex(), self._root, wanted_projects)
+
+    _KINDS = ("project", "type", "artifact")
+
+    def _merge(self, parent_index: QModelIndex, parent: Node, wanted: list[_Wanted]) -> None:
+        wanted_keys = {w[0] for w in wanted}
+        # Removals, from the end so row numbers stay valid.
+        for row in range(len(parent.children) - 1, -1, -1):
+            if parent.children[row].key not in wanted_keys:
+                self.beginRemoveRows(parent_index, row, row)
+                del parent.children[row]
+                self.endRemoveRows()
+        kind = self._KINDS[len(parent.key)]
+        for row, (key, label, count, grandchildren) in enumerate(wanted):
+            if row < len(parent.children) and parent.children[row].key == key:
+                node = parent.children[row]
+                if node.count != count:
+                    node.count = count
+                    index = self.createIndex(row, 0, node)
+                    self.dataChanged.emit(index, index)
+            else:
+                node = Node(kind, key, label, parent, count)
+                self.beginInsertRows(parent_index, row, row)
+                parent.children.insert(row, node)
+                self.endInsertRows()
+            if grandchildren or node.children:
+                self._merge(self.createIndex(row, 0, node), node, grandchildren)
+
+    # -- lookups -------------------------------------------------------------------------
+    def index_for_key(self, key: tuple[str, ...]) -> QModelIndex:
+        """The index of the node with ``key``, or an invalid index."""
+        node = self._root
+        index = QModelIndex()
+        for depth in range(1, len(key) + 1):
+            found = next((c for c in node.children if c.key == key[:depth]), None)
+            if found is None:
+                return QModelIndex()
+            node = found
+            index = self.createIndex(node.row(), 0, node)
+        return index
+
+    def _node(self, index: Index) -> Node:
+        if index.isValid():
+            node: Node = index.internalPointer()
+            return node
+        return self._root
+
+
+class ArtifactFilterProxy(QSortFilterProxyModel):
+    """Narrows the tree to artifacts of the chosen types whose name contains the search text.
+
+    Recursive filtering keeps the project and type rows above a matching artifact.
+    """
+
+    def __init__(self, parent: QApplication | None = None) -> None:
+        super().__init__(parent)
+        self.setRecursiveFilteringEnabled(True)
+        self._types: frozenset[str] = frozenset()
+        self._text = ""
+
+    def set_types(self, types: frozenset[str]) -> None:
+        self.beginFilterChange()
+        self._types = types
+        self.endFilterChange()
+
+    def set_search(self, text: str) -> None:
+        self.beginFilterChange()
+        self._text = text.strip().casefold()
+        self.endFilterChange()
+
+    def is_filtering(self) -> bool:
+        return bool(self._types or self._text)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        model = self.sourceModel()
+        index = model.index(source_row, 0, source_parent)
+        kind = index.data(Role.KIND)
+        if not self._types and not self._text:
+            return True
+        if kind != "artifact":
+            return False  # shown when a descendant matches
+        if self._types and index.data(Role.TYPE) not in self._types:
+            return False
+        return not self._text or self._text in str(index.data(Role.NAME)).casefold()

@@ -1,0 +1,301 @@
+"""The worker thread: every backend call, sync step, manifest fetch and preview runs here.
+
+``BackendWorker`` lives on its own ``QThread``; the window asks through queued signals and
+hears back through signals, so the GUI thread never waits on the network or the disk.
+Long syncs go one feed page at a time and yield to the thread's event loop between pages,
+so a request (open a version, edit an alias) is served within one page, not after the sync.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+
+from desktop_app.backends.http_transport import AuthenticationError
+from desktop_app.client.mirror import Mirror
+from desktop_app.client.mirror_sync import (
+    count_cached,
+    drain_outbox,
+    load_runs,
+    load_version_details,
+    sync_step,
+)
+from desktop_app.client.preview import load_preview
+from desktop_app.client.session import Client
+from desktop_app.core.errors import ArtifactDeskError, BackendUnavailableError
+from desktop_app.gui.i18n import tr
+
+log = logging.getLogger(__name__)
+
+ONLINE = "online"
+OFFLINE = "offline"
+SYNCING = "syncing"
+REFUSED = "refused"
+
+
+class BackendWorker(QObject):
+    """Owns the client (backend and caches) and the writable mirror; runs on one QThread."""
+
+    status_changed = Signal(str, float)  # state, time of the last sync (0 when never)
+    mirror_changed = Signal()
+    version_loaded = Signal(str)
+    files_cached = Signal(str, object)  # version id, frozenset of cached digests
+    runs_loaded = Signal()
+    preview_loaded = Signal(str, str, object)  # version id, path, Preview
+    cache_size_changed = Signal(int)
+    edit_refused = Signal(str)
+    failed = Signal(str)
+    stopped = Signal()
+
+    def __init__(
+        self,
+        open_client: Callable[[], Client],
+        mirror_path: Path,
+        *,
+        poll_ms: int = 2000,
+        retry_ms: tuple[int, int] = (1000, 30_000),
+        events_per_step: int = 2000,
+    ) -> None:
+        super().__init__()
+        self._open_client = open_client
+        self._mirror_path = mirror_path
+        self._poll_ms = poll_ms
+        self._retry_first_ms, self._retry_max_ms = retry_ms
+        self._retry_ms = self._retry_first_ms
+        self._events_per_step = events_per_step
+        self._client: Client | None = None
+        self._mirror: Mirror | None = None
+        self._timer: QTimer | None = None
+        self._state = ""
+        self._local: ThreadPoolExecutor | None = None
+
+    # -- lifecycle (called in the worker thread) -----------------------------------------
+    @Slot()
+    def start(self) -> None:
+        self._local = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-files")
+        self._mirror = Mirror(self._mirror_path)
+        self._timer = QTimer(self)
+        self._timer.setObjectName("syncTimer")
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._sync_tick)
+        try:
+            self._client = self._open_client()
+        except ArtifactDeskError as exc:
+            self.failed.emit(str(exc))
+            self._set_state(OFFLINE)
+            return
+        self._emit_cache_size()
+        self._timer.start(0)
+
+    @Slot()
+    def stop(self) -> None:
+        if self._local is not None:
+            self._local.shutdown(wait=True, cancel_futures=True)
+            self._local = None
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer.deleteLater()
+            self._timer = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._mirror is not None:
+            self._mirror.close()
+            self._mirror = None
+        self.stopped.emit()
+        thread = QThread.currentThread()
+        thread.quit()
+
+    # -- requests ------------------------------------------------------------------------
+    @Slot()
+    def sync_now(self) -> None:
+        if self._timer is not None and self._client is not None:
+            self._retry_ms = self._retry_first_ms
+            self._timer.start(0)
+
+    @Slot(str)
+    def load_version(self, version_id: str) -> None:
+        client, mirror = self._client, self._mirror
+        if client is None or mirror is None:
+            return
+        try:
+            load_version_details(client.backend, mirror, client.content_cache, version_id)
+        except BackendUnavailableError:
+            self._went_offline()
+            self._refresh_cached_count(version_id)
+        except ArtifactDeskError as exc:
+            self.failed.emit(str(exc))
+            return
+        self.version_loaded.emit(version_id)
+        cache = client.content_cache
+        cached = frozenset(e.digest for e in mirror.entries(version_id) if cache.contains(e.digest))
+        self.files_cached.emit(version_id, cached)
+
+    @Slot(list)
+    def load_runs(self, run_ids: list[str]) -> None:
+        client, mirror = self._client, self._mirror
+        if client is None or mirror is None:
+            return
+        try:
+            load_runs(client.backend, mirror, run_ids)
+        except BackendUnavailableError:
+            self._went_offline()
+        except ArtifactDeskError as exc:
+            self.failed.emit(str(exc))
+        self.runs_loaded.emit()
+
+    @Slot(str, str, str)
+    def edit_version(self, version_id: str, kind: str, value: str) -> None:
+        """Queue the edit in the mirror (shown at once), then try to apply it."""
+        mirror = self._mirror
+        if mirror is None:
+            return
+        try:
+            mirror.queue_edit(version_id, kind, value)
+        except (LookupError, ValueError) as exc:
+            self.failed.emit(str(exc))
+            return
+        self.mirror_changed.emit()
+        self.version_loaded.emit(version_id)
+        self._drain()
+
+    @Slot(str, str, str)
+    def load_preview(self, version_id: str, path: str, digest: str) -> None:
+        """Preview a cached file on the local pool: it never waits behind a slow network."""
+        client, local = self._client, self._local
+        if client is None or local is None:
+            return
+        cache = client.content_cache
+
+        def job() -> None:
+            cached = cache.path_for(digest)
+            preview = None if cached is None else load_preview(cached, path)
+            self.preview_loaded.emit(version_id, path, preview)
+
+        local.submit(job)
+
+    # -- syncing -------------------------------------------------------------------------
+    @Slot()
+    def _sync_tick(self) -> None:
+        client, mirror = self._client, self._mirror
+        if client is None or mirror is None or self._timer is None:
+            return
+        try:
+            if not self._drain():
+                return
+            step = sync_step(client.backend, mirror, max_events=self._events_per_step)
+        except BackendUnavailableError:
+            self._went_offline()
+            return
+        except AuthenticationError as exc:
+            self.failed.emit(str(exc))
+            self._set_state(REFUSED)
+            return
+        except ArtifactDeskError as exc:
+            log.warning("sync failed: %s", exc)
+            self.failed.emit(str(exc))
+            self._timer.start(self._poll_ms)
+            return
+        if step.collections:
+            self.mirror_changed.emit()
+        if step.caught_up:
+            mirror.mark_synced()
+            self._retry_ms = self._retry_first_ms
+            self._set_state(ONLINE)
+            self._timer.start(self._poll_ms)
+        else:
+            self._set_state(SYNCING)
+            self._timer.start(0)
+
+    def _drain(self) -> bool:
+        """Apply queued offline edits; False when the backend could not be reached."""
+        client, mirror = self._client, self._mirror
+        if client is None or mirror is None or not mirror.pending_edits():
+            return client is not None
+        try:
+            outcomes = drain_outbox(client.backend, mirror)
+        except BackendUnavailableError:
+            self._went_offline()
+            return False
+        for outcome in outcomes:
+            if outcome.problem:
+                self.edit_refused.emit(outcome.problem)
+            self.version_loaded.emit(outcome.edit.version_id)
+        if outcomes:
+            self.mirror_changed.emit()
+        return True
+
+    def _went_offline(self) -> None:
+        self._set_state(OFFLINE)
+        if self._timer is not None and not self._timer.isActive():
+            self._timer.start(self._retry_ms)
+            self._retry_ms = min(self._retry_ms * 2, self._retry_max_ms)
+
+    def _refresh_cached_count(self, version_id: str) -> None:
+        client, mirror = self._client, self._mirror
+        if client is None or mirror is None or not mirror.manifest_loaded(version_id):
+            return
+        mirror.set_cached_files(
+            version_id, count_cached(client.content_cache, mirror.entries(version_id))
+        )
+
+    def _set_state(self, state: str) -> None:
+        mirror = self._mirror
+        last = (mirror.last_sync if mirror is not None else None) or 0.0
+        if state != self._state or state == ONLINE:
+            self._state = state
+            self.status_changed.emit(state, last)
+        if state == ONLINE:
+            self._emit_cache_size()
+
+    def _emit_cache_size(self) -> None:
+        if self._client is not None:
+            self.cache_size_changed.emit(self._client.content_cache.total_bytes())
+
+
+class WorkerThread(QObject):
+    """Starts a :class:`BackendWorker` on its own thread and stops it cleanly."""
+
+    stop_requested = Signal()
+
+    def __init__(self, worker: BackendWorker, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.worker = worker
+        self.qthread = QThread(self)
+        self.qthread.setObjectName("backendWorker")
+        worker.moveToThread(self.qthread)
+        self.qthread.started.connect(worker.start)
+        self.stop_requested.connect(worker.stop)
+
+    def start(self) -> None:
+        self.qthread.start()
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Ask the worker to stop, wait for its thread to end; True when it did."""
+        if not self.qthread.isRunning():
+            return True
+        self.stop_requested.emit()
+        deadline = time.monotonic() + timeout_ms / 1000
+        finished = bool(self.qthread.wait(timeout_ms))
+        if not finished:
+            log.error("the worker did not stop within %.0f s", deadline - time.monotonic())
+        return finished
+
+
+def status_text(state: str, last_sync: float) -> str:
+    """What the status bar says for a connection state."""
+    when = time.strftime("%H:%M", time.localtime(last_sync)) if last_sync else tr("never")
+    if state == ONLINE:
+        return tr("Online · synced {when}").format(when=when)
+    if state == SYNCING:
+        return tr("Syncing…")
+    if state == REFUSED:
+        return tr("API key refused · run artifact-desk login")
+    if state == OFFLINE:
+        return tr("Offline · last synced {when} · retrying").format(when=when)
+    return tr("Connecting…")
