@@ -109,19 +109,26 @@ def sync_until_caught_up(
 
 def load_version_details(
     backend: Backend, mirror: Mirror, cache: ContentCache | None, version_id: str
-) -> None:
-    """Fetch what the detail pane needs that the feed does not carry: files and runs."""
+) -> set[str]:
+    """Fetch what the detail pane needs that the feed does not carry: files and runs.
+
+    Returns the digests of the version's files that are on this machine.
+    """
     info = mirror.version(version_id)
     if info is None:
         info = backend.get_version(version_id)
         mirror.put_version(info)
-    if not mirror.manifest_loaded(version_id):
+    if mirror.manifest_loaded(version_id):
+        entries = mirror.entries(version_id)
+        local = local_digests(backend, cache, info.project, entries)
+        mirror.set_cached_files(version_id, len(local))
+    else:
         entries = _all_entries(backend, version_id)
-        mirror.put_manifest(version_id, entries, count_cached(cache, entries))
-    elif cache is not None:
-        mirror.set_cached_files(version_id, count_cached(cache, mirror.entries(version_id)))
+        local = local_digests(backend, cache, info.project, entries)
+        mirror.put_manifest(version_id, entries, len(local))
     mirror.put_usages(version_id, (run.id for run in backend.used_by(version_id)))
     load_runs(backend, mirror, [r for r in [info.logged_by, *mirror.used_by(version_id)] if r])
+    return local
 
 
 def load_runs(backend: Backend, mirror: Mirror, run_ids: Iterable[str]) -> None:
@@ -150,6 +157,19 @@ def count_cached(cache: ContentCache | None, entries: Iterable[ManifestEntry]) -
     if cache is None:
         return 0
     return sum(1 for e in entries if e.ref is None and cache.contains(e.digest))
+
+
+def local_digests(
+    backend: Backend, cache: ContentCache | None, project: str, entries: Iterable[ManifestEntry]
+) -> set[str]:
+    """Digests of the entries whose contents are on this machine: in the content cache, or
+    in the embedded store itself (which keeps every blob locally)."""
+    digests = {e.digest for e in entries if e.ref is None}
+    found = {d for d in digests if cache is not None and cache.contains(d)}
+    rest = sorted(digests - found)
+    if rest:
+        found.update(backend.local_blob_paths(project, rest))
+    return found
 
 
 def drain_outbox(backend: Backend, mirror: Mirror) -> list[EditOutcome]:

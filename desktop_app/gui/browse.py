@@ -109,6 +109,7 @@ class BrowseController(QObject):
     def _show_artifact(self, project: str, name: str) -> None:
         self._artifact = (project, name)
         self.version_model.set_rows(self._mirror.versions(project, name))
+        self._versions.resizeColumnsToContents()
         self.artifact_selected.emit(project, name)
         if self.version_model.rowCount() and not self._versions.selectionModel().hasSelection():
             self._versions.selectRow(0)

@@ -19,10 +19,10 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from desktop_app.backends.http_transport import AuthenticationError
 from desktop_app.client.mirror import Mirror
 from desktop_app.client.mirror_sync import (
-    count_cached,
     drain_outbox,
     load_runs,
     load_version_details,
+    local_digests,
     sync_step,
 )
 from desktop_app.client.preview import load_preview
@@ -123,18 +123,21 @@ class BackendWorker(QObject):
         client, mirror = self._client, self._mirror
         if client is None or mirror is None:
             return
+        cache = client.content_cache
         try:
-            load_version_details(client.backend, mirror, client.content_cache, version_id)
+            local = load_version_details(client.backend, mirror, cache, version_id)
         except BackendUnavailableError:
             self._went_offline()
-            self._refresh_cached_count(version_id)
+            info = mirror.version(version_id)
+            if info is None or not mirror.manifest_loaded(version_id):
+                return
+            local = local_digests(client.backend, cache, info.project, mirror.entries(version_id))
+            mirror.set_cached_files(version_id, len(local))
         except ArtifactDeskError as exc:
             self.failed.emit(str(exc))
             return
         self.version_loaded.emit(version_id)
-        cache = client.content_cache
-        cached = frozenset(e.digest for e in mirror.entries(version_id) if cache.contains(e.digest))
-        self.files_cached.emit(version_id, cached)
+        self.files_cached.emit(version_id, frozenset(local))
 
     @Slot(list)
     def load_runs(self, run_ids: list[str]) -> None:
@@ -167,14 +170,20 @@ class BackendWorker(QObject):
     @Slot(str, str, str)
     def load_preview(self, version_id: str, path: str, digest: str) -> None:
         """Preview a cached file on the local pool: it never waits behind a slow network."""
-        client, local = self._client, self._local
-        if client is None or local is None:
+        client, local, mirror = self._client, self._local, self._mirror
+        if client is None or local is None or mirror is None:
             return
         cache = client.content_cache
+        info = mirror.version(version_id)
+        in_store = (
+            None
+            if info is None or cache.contains(digest)
+            else client.backend.local_blob_paths(info.project, [digest]).get(digest)
+        )
 
         def job() -> None:
-            cached = cache.path_for(digest)
-            preview = None if cached is None else load_preview(cached, path)
+            found = in_store or cache.path_for(digest)
+            preview = None if found is None else load_preview(found, path)
             self.preview_loaded.emit(version_id, path, preview)
 
         local.submit(job)
@@ -235,14 +244,6 @@ class BackendWorker(QObject):
         if self._timer is not None and not self._timer.isActive():
             self._timer.start(self._retry_ms)
             self._retry_ms = min(self._retry_ms * 2, self._retry_max_ms)
-
-    def _refresh_cached_count(self, version_id: str) -> None:
-        client, mirror = self._client, self._mirror
-        if client is None or mirror is None or not mirror.manifest_loaded(version_id):
-            return
-        mirror.set_cached_files(
-            version_id, count_cached(client.content_cache, mirror.entries(version_id))
-        )
 
     def _set_state(self, state: str) -> None:
         mirror = self._mirror
