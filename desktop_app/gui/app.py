@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sys
+from importlib.resources import files
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, Slot
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QDialog
 
 from desktop_app.client.mirror import Mirror, mirror_file
@@ -15,6 +18,8 @@ from desktop_app.gui.i18n import install_translator, tr
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.settings_dialog import SettingsDialog
 from desktop_app.gui.worker import BackendWorker, WorkerThread
+
+ICONS_DIR = Path(str(files("desktop_app.resources") / "icons"))
 
 
 def backend_label(settings: Settings, paths: AppPaths) -> str:
@@ -123,6 +128,7 @@ def ensure_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName("Artifact Desk")
     app.setOrganizationName("Artifact Desk")
     app.setDesktopFileName("artifact-desk")
+    app.setWindowIcon(QIcon(str(ICONS_DIR / "artifact-desk.svg")))
     return app
 
 
