@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gui_data import PROJECT, seed_workspace
 from live_server import run_live_server
-from PySide6.QtWidgets import QLabel, QPlainTextEdit
+from PySide6.QtWidgets import QLabel, QMessageBox, QPlainTextEdit
 from pytestqt.qtbot import QtBot
 
 from desktop_app.backends.http import HttpBackend
@@ -68,10 +68,18 @@ def test_keeps_working_offline_and_syncs_edits_on_reconnect(qtbot: QtBot, tmp_pa
     # An edit made offline shows at once, marked as pending.
     detail.overview.description.setPlainText("Edited on a plane")
     detail.overview.save_description.click()
+    detail.overview.alias_input.setText("reviewed")
+    detail.overview.add_alias_button.click()
     model = window.browse.version_model
     row = model.row_for_id(split.id)
-    qtbot.waitUntil(lambda: model.index(row, 7).data() == "edits pending", timeout=10_000)
-    assert model.index(row, 0).data(VersionRole.ROW).info.description == "Edited on a plane"
+    qtbot.waitUntil(
+        lambda: "reviewed" in model.index(row, 0).data(VersionRole.ROW).info.aliases,
+        timeout=10_000,
+    )
+    assert model.index(row, 7).data() == "edits pending"
+    shown = model.index(row, 0).data(VersionRole.ROW).info
+    assert shown.description == "Edited on a plane"
+    assert "reviewed" in shown.aliases
 
     # The server comes back on the same address: the edit arrives without being asked.
     port = int(url.rsplit(":", 1)[1])
@@ -81,6 +89,46 @@ def test_keeps_working_offline_and_syncs_edits_on_reconnect(qtbot: QtBot, tmp_pa
                 lambda: backend.get_version(split.id).description == "Edited on a plane",
                 timeout=15_000,
             )
+            qtbot.waitUntil(
+                lambda: "reviewed" in backend.get_version(split.id).aliases, timeout=15_000
+            )
         qtbot.waitUntil(lambda: status.text().startswith("Online"), timeout=15_000)
         qtbot.waitUntil(lambda: model.index(row, 7).data() != "edits pending", timeout=10_000)
+        window.close()
+
+
+def test_an_offline_edit_that_conflicts_is_reported(qtbot: QtBot, tmp_path: Path) -> None:
+    server_dir = tmp_path / "server"
+    with run_live_server(server_dir) as server:
+        url, key = server.url, server.key
+        with HttpBackend(url, key) as backend:
+            ws = seed_workspace(backend, raw_versions=1)
+        log_in(url, key)
+        window = build_main_window(poll_ms=100, retry_ms=(100, 400))
+        qtbot.addWidget(window)
+        status = window.findChild(QLabel, "connectionStatus")
+        qtbot.waitUntil(lambda: status.text().startswith("Online"), timeout=10_000)
+        corpus = ws.versions["corpus:v0"]
+        window.browse.select_version(corpus.id)
+    qtbot.waitUntil(lambda: status.text().startswith("Offline"), timeout=10_000)
+    window.detail.overview.description.setPlainText("mine")
+    window.detail.overview.save_description.click()
+    port = int(url.rsplit(":", 1)[1])
+    with run_live_server(server_dir, port=port, key=key):
+        # Someone else changed it first (before our client reconnects).
+        with HttpBackend(url, key) as backend:
+            backend.update_version(corpus.id, description="theirs")
+        qtbot.waitUntil(
+            lambda: window.findChild(QMessageBox, "editRefusedMessage") is not None,
+            timeout=15_000,
+        )
+        box = window.findChild(QMessageBox, "editRefusedMessage")
+        assert "theirs" in box.text()
+        assert "was not applied" in box.text()
+        with HttpBackend(url, key) as backend:
+            assert backend.get_version(corpus.id).description == "theirs"
+        qtbot.waitUntil(
+            lambda: window.detail.overview.description.toPlainText() == "theirs", timeout=10_000
+        )
+        box.close()
         window.close()
