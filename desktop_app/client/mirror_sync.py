@@ -121,11 +121,11 @@ def load_version_details(
     if mirror.manifest_loaded(version_id):
         entries = mirror.entries(version_id)
         local = local_digests(backend, cache, info.project, entries)
-        mirror.set_cached_files(version_id, len(local))
+        mirror.set_cached_files(version_id, _count_in(entries, local))
     else:
         entries = _all_entries(backend, version_id)
         local = local_digests(backend, cache, info.project, entries)
-        mirror.put_manifest(version_id, entries, len(local))
+        mirror.put_manifest(version_id, entries, _count_in(entries, local))
     mirror.put_usages(version_id, (run.id for run in backend.used_by(version_id)))
     load_runs(backend, mirror, [r for r in [info.logged_by, *mirror.used_by(version_id)] if r])
     return local
@@ -159,6 +159,12 @@ def count_cached(cache: ContentCache | None, entries: Iterable[ManifestEntry]) -
     return sum(1 for e in entries if e.ref is None and cache.contains(e.digest))
 
 
+def _count_in(entries: Iterable[ManifestEntry], digests: set[str]) -> int:
+    """How many entries have their contents in ``digests``; copies of one content count each,
+    as ``file_count`` does."""
+    return sum(1 for e in entries if e.ref is None and e.digest in digests)
+
+
 def local_digests(
     backend: Backend, cache: ContentCache | None, project: str, entries: Iterable[ManifestEntry]
 ) -> set[str]:
@@ -186,7 +192,12 @@ def drain_outbox(backend: Backend, mirror: Mirror) -> list[EditOutcome]:
             raise
         except ArtifactDeskError as exc:
             outcome = EditOutcome(edit, _current(backend, edit.version_id), _refused(edit, exc))
-        if outcome.version is not None:
+        shown = mirror.version(edit.version_id)
+        if outcome.problem is not None and shown is not None:
+            # No event follows a refused edit: undo what queue_edit showed, on this version
+            # and on the one an alias was taken from.
+            mirror.replace_collection(*_fetch_collection(backend, shown.project, shown.name))
+        elif outcome.version is not None:
             mirror.put_version(outcome.version)
         mirror.drop_edit(edit.id)
         outcomes.append(outcome)
