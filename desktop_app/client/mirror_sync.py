@@ -7,7 +7,8 @@ turns into "Offline" and a later retry; nothing here sleeps or loops forever.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from desktop_app.backends.protocol import Backend
@@ -121,11 +122,11 @@ def load_version_details(
     if mirror.manifest_loaded(version_id):
         entries = mirror.entries(version_id)
         local = local_digests(backend, cache, info.project, entries)
-        mirror.set_cached_files(version_id, _count_in(entries, local))
+        mirror.set_cached_files(version_id, count_in(entries, local))
     else:
         entries = _all_entries(backend, version_id)
         local = local_digests(backend, cache, info.project, entries)
-        mirror.put_manifest(version_id, entries, _count_in(entries, local))
+        mirror.put_manifest(version_id, entries, count_in(entries, local))
     mirror.put_usages(version_id, (run.id for run in backend.used_by(version_id)))
     load_runs(backend, mirror, [r for r in [info.logged_by, *mirror.used_by(version_id)] if r])
     return local
@@ -152,14 +153,7 @@ def _all_entries(backend: Backend, version_id: str) -> list[ManifestEntry]:
         cursor = page.next_cursor
 
 
-def count_cached(cache: ContentCache | None, entries: Iterable[ManifestEntry]) -> int:
-    """How many of the entries' contents the content cache holds."""
-    if cache is None:
-        return 0
-    return sum(1 for e in entries if e.ref is None and cache.contains(e.digest))
-
-
-def _count_in(entries: Iterable[ManifestEntry], digests: set[str]) -> int:
+def count_in(entries: Iterable[ManifestEntry], digests: Collection[str]) -> int:
     """How many entries have their contents in ``digests``; copies of one content count each,
     as ``file_count`` does."""
     return sum(1 for e in entries if e.ref is None and e.digest in digests)
@@ -174,7 +168,8 @@ def local_digests(
     found = {d for d in digests if cache is not None and cache.contains(d)}
     rest = sorted(digests - found)
     if rest:
-        found.update(backend.local_blob_paths(project, rest))
+        with contextlib.suppress(NotFoundError):  # a project the store does not (yet) hold
+            found.update(backend.local_blob_paths(project, rest))
     return found
 
 

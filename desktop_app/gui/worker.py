@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from desktop_app.backends.http_transport import AuthenticationError
 from desktop_app.client.mirror import Mirror
 from desktop_app.client.mirror_sync import (
+    count_in,
     drain_outbox,
     load_runs,
     load_version_details,
@@ -132,7 +133,7 @@ class BackendWorker(QObject):
             if info is None or not mirror.manifest_loaded(version_id):
                 return
             local = local_digests(client.backend, cache, info.project, mirror.entries(version_id))
-            mirror.set_cached_files(version_id, len(local))
+            mirror.set_cached_files(version_id, count_in(mirror.entries(version_id), local))
         except ArtifactDeskError as exc:
             self.failed.emit(str(exc))
             return

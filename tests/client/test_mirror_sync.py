@@ -19,10 +19,11 @@ from desktop_app.client.content_cache import ContentCache
 from desktop_app.client.mirror import CollectionRow, Mirror
 from desktop_app.client.mirror_sync import (
     SyncStep,
-    count_cached,
+    count_in,
     drain_outbox,
     load_runs,
     load_version_details,
+    local_digests,
     sync_step,
     sync_until_caught_up,
 )
@@ -385,16 +386,19 @@ def test_embedded_store_files_count_as_local_without_a_cache(
     assert (row.cached_files, row.info.file_count) == (2, 3)
 
 
-def test_count_cached_skips_references_and_handles_no_cache(tmp_path: Path) -> None:
+def test_local_files_skip_references_and_count_copies(tmp_path: Path, backend: Backend) -> None:
     data = b"held"
     held = ManifestEntry("a", md5_b64(data), len(data))
+    copy = ManifestEntry("a-copy", md5_b64(data), len(data))
     missing = ManifestEntry("b", md5_b64(b"not held"), 8)
     reference = ManifestEntry("c", md5_b64(data), None, ref="https://example.com/a")
+    entries = [held, copy, missing, reference]
 
     with ContentCache(tmp_path / "cache", max_bytes=1 << 20) as cache:
         cache.put_many([(held.digest, data)])
-        assert count_cached(cache, [held, missing, reference]) == 1
-    assert count_cached(None, [held, missing, reference]) == 0
+        local = local_digests(backend, cache, "nowhere", entries)
+        assert local == {held.digest}
+        assert count_in(entries, local) == 2
 
 
 def test_load_version_details_of_a_version_the_feed_has_not_brought(
