@@ -8,6 +8,7 @@ connection drops, uploads resume from the server's offset on the next attempt.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -73,7 +74,12 @@ PAGE_LIMIT = 1000
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 _FRAME_HEADER_BYTES = 16 + 8
 # What a body read may raise when the connection drops mid-stream.
-_STREAM_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
+_STREAM_ERRORS = (
+    requests.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
 
 
 def _id(value: str, what: str) -> str:
@@ -416,7 +422,10 @@ class HttpBackend:
                     return  # nothing after ``position``, as reading past the end locally
                 skip = _bytes_to_skip(response, position, digest)
                 try:
-                    for chunk in response.iter_content(chunk_size):
+                    # Straight from the socket into one new bytes object per chunk (the body
+                    # is asked for without encoding); ``iter_content`` would copy each chunk
+                    # once more through urllib3's decoding buffer.
+                    while chunk := response.raw.read(chunk_size, decode_content=False):
                         if skip:
                             dropped = min(skip, len(chunk))
                             chunk, skip = chunk[dropped:], skip - dropped
@@ -431,6 +440,63 @@ class HttpBackend:
                     if failures > self._resume_attempts:
                         raise self._t.unavailable(exc, "GET", path) from exc
             self._sleep(self._t.retry.delay(failures - 1))
+
+    def read_blob_into(
+        self, project: str, digest: str, buffers: Iterator[memoryview]
+    ) -> Iterator[memoryview]:
+        """Stream the blob into buffers the caller lends, resuming with ``Range`` after a drop.
+
+        Each buffer taken from ``buffers`` is filled up (the last one as far as the blob
+        goes) and yielded; the next is taken once the caller is back. Reused buffers spare
+        the memory of a new object per chunk, whose page faults cost more than the copy.
+        """
+        return self._stream_blob_into(_blob_path(project, digest), digest, buffers)
+
+    def _stream_blob_into(
+        self, path: str, digest: str, buffers: Iterator[memoryview]
+    ) -> Iterator[memoryview]:
+        buffer, filled, done = next(buffers), 0, 0  # ``done``: bytes yielded before ``buffer``
+        failures = 0
+        while True:
+            offset = done + filled
+            headers = {"Accept-Encoding": "identity"}
+            if offset:
+                headers["Range"] = f"bytes={offset}-"
+            response = self._t.send("GET", path, headers=headers, stream=True, ok={416})
+            with response:
+                if response.status_code == 416:
+                    break  # nothing after ``offset``, as reading past the end locally
+                skip = _bytes_to_skip(response, offset, digest)
+                left = _body_length(response)
+                readinto = _body_readinto(response)
+                try:
+                    while True:
+                        # Bytes before ``offset`` (a server ignoring Range) are read and
+                        # dropped in the free part of the buffer.
+                        room = buffer[filled : filled + skip] if skip else buffer[filled:]
+                        if not (count := readinto(room)):
+                            break
+                        if left is not None:
+                            left -= count
+                        if skip:
+                            skip -= count
+                            continue
+                        filled += count
+                        failures = 0
+                        if filled == len(buffer):
+                            yield buffer
+                            buffer, filled, done = next(buffers), 0, done + filled
+                    if left:
+                        raise http.client.IncompleteRead(b"", left)
+                    _release_connection(response)
+                    break
+                except _STREAM_ERRORS as exc:
+                    failures += 1
+                    if failures > self._resume_attempts:
+                        raise self._t.unavailable(exc, "GET", path) from exc
+            self._sleep(self._t.retry.delay(failures - 1))
+        if filled:
+            yield buffer[:filled]
 
     def local_blob_paths(self, project: str, digests: Sequence[str]) -> dict[str, Path]:
         """None: a server's blobs are never on this machine."""
@@ -518,6 +584,29 @@ def _bytes_to_skip(response: requests.Response, position: int, digest: str) -> i
             "for; tell the server's admin"
         )
     return position - first
+
+
+def _body_length(response: requests.Response) -> int | None:
+    """The bytes the answer's body should hold, when the server said (``Content-Length``)."""
+    value = response.headers.get("Content-Length", "")
+    return int(value) if value.isdigit() else None
+
+
+def _body_readinto(response: requests.Response) -> Callable[[memoryview], int]:
+    """``readinto`` of the answer's body, straight from the connection where possible."""
+    # urllib3 keeps the standard library's response here; its own ``readinto`` reads into
+    # a new object and copies that.
+    body = getattr(response.raw, "_fp", None)
+    if isinstance(body, http.client.HTTPResponse):
+        return body.readinto
+    return response.raw.readinto
+
+
+def _release_connection(response: requests.Response) -> None:
+    """Give a fully read connection back to the pool, as urllib3 does after its own reads."""
+    body = getattr(response.raw, "_fp", None)
+    if isinstance(body, http.client.HTTPResponse) and body.isclosed():
+        response.raw.release_conn()
 
 
 def _parse_frames(body: bytes) -> Iterator[tuple[str, bytes]]:

@@ -173,3 +173,14 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ReadsBlobsInto(Protocol):
+    """A backend that can also stream a blob into buffers its caller lends and reuses."""
+
+    def read_blob_into(
+        self, project: str, digest: str, buffers: Iterator[memoryview]
+    ) -> Iterator[memoryview]:
+        """Fill each buffer taken from ``buffers`` and yield it (the last one in part)."""
+        ...

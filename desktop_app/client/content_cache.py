@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import mmap
 import os
+import queue
 import secrets
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -15,6 +19,8 @@ from typing import BinaryIO
 from desktop_app.client.progress import CancelCheck, check_cancelled
 from desktop_app.core.digests import (
     CHUNK_SIZE,
+    BackgroundMd5,
+    Chunk,
     b64_of,
     b64_to_hex,
     md5_b64,
@@ -24,6 +30,12 @@ from desktop_app.core.digests import (
 from desktop_app.core.errors import IntegrityError
 
 STALE_TEMP_SECONDS = 24 * 3600
+# Buffers lent to a source by put_into: more than a background hasher queues (8), plus
+# the one being filled and the one being hashed.
+POOL_BUFFERS = 12
+_O_DIRECT = getattr(os, "O_DIRECT", 0)
+_DIRECT_BLOCK = 4096  # O_DIRECT wants lengths in whole blocks of the device (512 or 4096)
+_OPEN_BINARY = getattr(os, "O_BINARY", 0)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS blobs (
@@ -117,32 +129,62 @@ class ContentCache:
     def put_stream(
         self,
         digest: str,
-        chunks: Iterable[bytes],
+        chunks: Iterable[Chunk],
         *,
         size: int | None = None,
         on_bytes: Callable[[int], None] | None = None,
         is_cancelled: CancelCheck | None = None,
+        copy_to: BinaryIO | None = None,
+        release: Callable[[Chunk], object] | None = None,
+        direct: bool = False,
     ) -> Path:
         """Store the bytes of ``chunks`` as ``digest``, verified; returns the blob path.
 
         Raises IntegrityError if the bytes do not match and CancelledError if cancelled; in
-        both cases nothing is left behind.
+        both cases nothing is left behind. ``copy_to``, a file the caller opened, receives
+        every chunk as well, so the same bytes land in a second place in the same pass; they
+        are verified once this returns (on an error the caller discards that file). Without
+        it, a blob already in the cache is returned without reading ``chunks``.
+        ``release(chunk)`` runs once a chunk is written and hashed: its buffer is free again.
+        ``direct`` writes the cache file past the page cache where it can (see _BlobFile).
         """
         final = self.blob_path(digest)
-        existing = self.path_for(digest)
+        existing = self.path_for(digest) if copy_to is None else None
         if existing is not None:
             return existing
         tmp = self._tmp_dir / f"{final.name}.{secrets.token_hex(8)}.part"
         try:
             written = 0
-            with open(tmp, "xb") as stream, md5_for(size or 0) as hasher:
-                for chunk in chunks:
-                    check_cancelled(is_cancelled, f"caching {digest}")
-                    stream.write(chunk)
-                    hasher.update(chunk)
-                    written += len(chunk)
-                    if on_bytes is not None:
-                        on_bytes(len(chunk))
+            with _BlobFile(tmp, direct) as stream, md5_for(size or 0) as hasher:
+                # A large blob written past the page cache: the writes wait for the disk on
+                # a thread of their own, as the hashing does, while this one reads the next
+                # chunk and writes ``copy_to``.
+                behind = (
+                    _WriteBehind(stream) if direct and isinstance(hasher, BackgroundMd5) else None
+                )
+                try:
+                    for chunk in chunks:
+                        check_cancelled(is_cancelled, f"caching {digest}")
+                        # The chunk's buffer is free again once the threads are done with
+                        # it; this loop is done with it before it asks for the next chunk.
+                        done = _Countdown(1 + (behind is not None), release, chunk)
+                        if behind is None:
+                            stream.write(chunk)
+                        else:
+                            behind.write(chunk, done)
+                        if copy_to is not None:
+                            copy_to.write(chunk)
+                        if isinstance(hasher, BackgroundMd5):
+                            hasher.update(chunk, done)
+                        else:
+                            hasher.update(chunk)
+                            done()
+                        written += len(chunk)
+                        if on_bytes is not None:
+                            on_bytes(len(chunk))
+                finally:
+                    if behind is not None:
+                        behind.finish()
                 check_cancelled(is_cancelled, f"caching {digest}")
                 got = b64_of(hasher)
                 if got != digest or (size is not None and written != size):
@@ -154,7 +196,6 @@ class ContentCache:
                     )
                 # No fsync: this is a cache. Every entry was verified as it was written, and
                 # a copy out of the cache is verified again unless it is that fresh.
-                stream.flush()
             final.parent.mkdir(exist_ok=True)
             with self._lock:
                 os.replace(tmp, final)
@@ -170,6 +211,45 @@ class ContentCache:
         if self.max_bytes >= 0 and self.total_bytes() > self.max_bytes:
             self.evict()
         return final
+
+    def put_into(
+        self,
+        digest: str,
+        fill: Callable[[Iterator[memoryview]], Iterable[memoryview]],
+        *,
+        size: int | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+        is_cancelled: CancelCheck | None = None,
+        copy_to: BinaryIO | None = None,
+    ) -> Path:
+        """:meth:`put_stream` for a source that fills buffers it is lent (``read_blob_into``).
+
+        A few buffers go round between the source, the files and the hasher, instead of a
+        new object per chunk: at a GiB per second, the page faults of fresh memory cost
+        more than the copies.
+        """
+        free: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
+        for _ in range(POOL_BUFFERS):
+            free.put(memoryview(mmap.mmap(-1, CHUNK_SIZE)))  # page-aligned, for O_DIRECT
+
+        def lend() -> Iterator[memoryview]:
+            while True:
+                yield free.get()  # waits while every buffer is still being hashed
+
+        def give_back(chunk: Chunk) -> None:
+            if isinstance(chunk, memoryview):
+                free.put(memoryview(chunk.obj))  # the whole buffer, not the filled part
+
+        return self.put_stream(
+            digest,
+            fill(lend()),
+            size=size,
+            on_bytes=on_bytes,
+            is_cancelled=is_cancelled,
+            copy_to=copy_to,
+            release=give_back,
+            direct=True,
+        )
 
     def put_many(self, blobs: Sequence[tuple[str, bytes]]) -> dict[str, Path]:
         """Store many small blobs ``(digest, bytes)``, each verified, in one transaction."""
@@ -319,6 +399,114 @@ class ContentCache:
             with contextlib.suppress(OSError):
                 if entry.stat().st_mtime < cutoff:
                     entry.unlink()
+
+
+class _BlobFile:
+    """The temp file of a blob being cached, written with plain ``write`` calls.
+
+    With ``direct`` (on Linux, where the file system allows it) the writes bypass the
+    page cache (O_DIRECT) while the chunks are whole 4 KiB blocks in page-aligned buffers,
+    as :meth:`ContentCache.put_into` lends them; the first chunk that is not (the last one)
+    goes through the page cache, as does everything after it. A cached copy is read again
+    rarely, if ever, and the pages it would take (a GiB for a GiB) are what the copy in the
+    user's folder needs; on virtual machines that hand free memory back to the host, new
+    pages are slower to fill than a disk is to write.
+    """
+
+    def __init__(self, path: Path, direct: bool) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_BINARY, 0o666)
+        self._direct = False
+        if direct and _O_DIRECT and sys.platform.startswith("linux"):
+            with contextlib.suppress(OSError):  # e.g. EINVAL where the file system cannot
+                self._set_direct(True)
+                self._direct = True
+
+    def __enter__(self) -> _BlobFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        os.close(self._fd)
+
+    def write(self, chunk: Chunk) -> None:
+        view = memoryview(chunk).cast("B")
+        if self._direct and len(view) % _DIRECT_BLOCK:
+            self._stop_direct()
+        while view:
+            try:
+                count = os.write(self._fd, view)
+            except OSError as exc:
+                if not (self._direct and exc.errno == errno.EINVAL):
+                    raise
+                self._stop_direct()  # a buffer or block size the device refuses
+                continue
+            view = view[count:]
+
+    def _stop_direct(self) -> None:
+        self._set_direct(False)
+        self._direct = False
+
+    def _set_direct(self, on: bool) -> None:
+        import fcntl
+
+        flags = fcntl.fcntl(self._fd, fcntl.F_GETFL)
+        flags = flags | _O_DIRECT if on else flags & ~_O_DIRECT
+        fcntl.fcntl(self._fd, fcntl.F_SETFL, flags)
+
+
+class _Countdown:
+    """Calls ``release(chunk)`` (if given) on the ``count``-th call."""
+
+    def __init__(self, count: int, release: Callable[[Chunk], object] | None, chunk: Chunk):
+        self._left = count
+        self._lock = threading.Lock()
+        self._release = release
+        self._chunk = chunk
+
+    def __call__(self) -> None:
+        with self._lock:
+            self._left -= 1
+            last = self._left == 0
+        if last and self._release is not None:
+            self._release(self._chunk)
+
+
+class _WriteBehind:
+    """Writes the chunks to a file on a thread of its own; ``finish`` raises its error."""
+
+    def __init__(self, stream: _BlobFile, queue_chunks: int = 8) -> None:
+        self._stream = stream
+        self._queue: queue.Queue[tuple[Chunk, Callable[[], None]] | None] = queue.Queue(
+            maxsize=queue_chunks
+        )
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="cache-write", daemon=True)
+        self._thread.start()
+        self._finished = False
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            chunk, then = item
+            if self._error is None:  # after an error, only hand the buffers back
+                try:
+                    self._stream.write(chunk)
+                except BaseException as exc:  # raised by finish()
+                    self._error = exc
+            then()
+
+    def write(self, chunk: Chunk, then: Callable[[], None]) -> None:
+        """Write ``chunk`` (which must not change until then), then call ``then()``."""
+        if self._error is not None:
+            self.finish()
+        self._queue.put((chunk, then))
+
+    def finish(self) -> None:
+        """Wait for the queued writes; raise the first error one of them met."""
+        if not self._finished:
+            self._finished = True
+            self._queue.put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _read_chunks(stream: BinaryIO) -> Iterator[bytes]:

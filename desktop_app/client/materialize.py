@@ -8,7 +8,7 @@ import os
 import secrets
 import stat
 import sys
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -44,6 +44,10 @@ class FileToPlace:
     size: int
 
 
+Fetch = Callable[[BinaryIO, CancelCheck], None]
+"""Streams a file's bytes into an open file, verifying them; raises if they do not match."""
+
+
 @dataclass(frozen=True)
 class MaterializeReport:
     """What :func:`materialize` did."""
@@ -63,6 +67,7 @@ def materialize(
     hash_cache: HashCache | None = None,
     workers: int = 4,
     verified: Collection[str] = (),
+    fetches: Mapping[str, Fetch] | None = None,
 ) -> MaterializeReport:
     """Write ``files`` under ``target`` from the local copies ``source_for(digest)`` gives.
 
@@ -70,6 +75,10 @@ def materialize(
     bytes are skipped, files not in the list are left alone, and every write goes to a temp
     file beside its destination that is then renamed into place, so a cancelled or failed
     run never leaves a half-written file. Symlinks inside ``target`` are never followed.
+
+    ``fetches`` maps digests that are not local yet to a :data:`Fetch` writing them into
+    the temp file directly; each is called for at most one file (so a digest should be
+    placed once), and not at all when that file already holds the right bytes.
     """
     planned = _plan(files)
     target.mkdir(parents=True, exist_ok=True)
@@ -89,8 +98,10 @@ def materialize(
         if _already_there(dest, file, hash_cache, should_stop):
             throttle.add(file.size)
             return False
+        fetch = fetches.get(file.digest) if fetches else None
+        source = source_for(file.digest) if fetch is None else fetch
         trusted = file.digest in verified
-        _write_atomically(dest, file, source_for(file.digest), throttle.add, should_stop, trusted)
+        _write_atomically(dest, file, source, throttle.add, should_stop, trusted)
         return True
 
     sizes = [file.size for _parts, file in planned]
@@ -184,7 +195,7 @@ def _already_there(
 def _write_atomically(
     dest: Path,
     file: FileToPlace,
-    source: Path,
+    source: Path | Fetch,
     on_bytes: Callable[[int], None],
     should_stop: CancelCheck,
     trusted: bool = False,
@@ -193,24 +204,46 @@ def _write_atomically(
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_NOFOLLOW | _OPEN_BINARY
     try:
         # 0o666 minus the umask: the permissions the user would get from any other copy.
-        with open(source, "rb") as src, os.fdopen(os.open(tmp, flags, 0o666), "wb") as out:
-            if _reflink(src, out):
-                on_bytes(file.size)
-                size = os.fstat(out.fileno()).st_size
-                if size != file.size:
-                    raise IntegrityError(
-                        f"the cached content of {file.path!r} (digest {file.digest}) has "
-                        f"{size} bytes, expected {file.size}; clear the cache and download again"
-                    )
-            elif trusted:
-                _copy_checking_size(src, out, file, on_bytes, should_stop)
+        with os.fdopen(os.open(tmp, flags, 0o666), "wb") as out:
+            if isinstance(source, Path):
+                with open(source, "rb") as src:
+                    _copy(src, out, file, on_bytes, should_stop, trusted)
             else:
-                _copy_verified(src, out, file, on_bytes, should_stop)
+                source(out, should_stop)  # verified, or it raises
+                out.flush()
+                _check_size(out, file, "fetched")
+                on_bytes(file.size)
             check_cancelled(should_stop, f"writing {file.path!r}")
         os.replace(tmp, dest)  # rename replaces a symlink itself, never its target
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _copy(
+    src: BinaryIO,
+    out: BinaryIO,
+    file: FileToPlace,
+    on_bytes: Callable[[int], None],
+    should_stop: CancelCheck,
+    trusted: bool,
+) -> None:
+    if _reflink(src, out):
+        on_bytes(file.size)
+        _check_size(out, file, "cached")
+    elif trusted:
+        _copy_checking_size(src, out, file, on_bytes, should_stop)
+    else:
+        _copy_verified(src, out, file, on_bytes, should_stop)
+
+
+def _check_size(out: BinaryIO, file: FileToPlace, what: str) -> None:
+    size = os.fstat(out.fileno()).st_size
+    if size != file.size:
+        raise IntegrityError(
+            f"the {what} content of {file.path!r} (digest {file.digest}) has "
+            f"{size} bytes, expected {file.size}; clear the cache and download again"
+        )
 
 
 # (source device, target device) pairs where reflink failed: do not ask again per file.

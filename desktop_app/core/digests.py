@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -37,8 +37,11 @@ def md5_file_b64(path: str | Path, chunk_size: int = CHUNK_SIZE) -> str:
     return b64_of(hasher)
 
 
+Chunk = bytes | bytearray | memoryview
+
+
 class Md5Like(Protocol):
-    def update(self, data: bytes, /) -> None: ...
+    def update(self, data: Chunk, /) -> None: ...
 
     def digest(self) -> bytes: ...
 
@@ -123,17 +126,23 @@ class BackgroundMd5:
 
     def __init__(self, queue_chunks: int = 8) -> None:
         self._hasher = hashlib.md5()
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=queue_chunks)
+        self._queue: queue.Queue[tuple[Chunk, Callable[[], object] | None] | None] = queue.Queue(
+            maxsize=queue_chunks
+        )
         self._thread = threading.Thread(target=self._run, name="md5", daemon=True)
         self._thread.start()
         self._finished = False
 
     def _run(self) -> None:
-        while (chunk := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
+            chunk, then = item
             self._hasher.update(chunk)
+            if then is not None:
+                then()
 
-    def update(self, chunk: bytes) -> None:
-        self._queue.put(chunk)
+    def update(self, chunk: Chunk, then: Callable[[], object] | None = None) -> None:
+        """Hash ``chunk``, which must not change until then; ``then()`` runs once it is."""
+        self._queue.put((chunk, then))
 
     def _finish(self) -> None:
         if not self._finished:

@@ -299,20 +299,60 @@ def test_a_download_that_keeps_breaking_gives_up(server, make_backend) -> None:
         b"".join(backend.read_blob("proj", BLOB_DIGEST))
 
 
+def whole_blob(handler: Handler) -> None:
+    """Answer with the whole blob, whatever Range asks for."""
+    handler.record()
+    handler.send_response(200)
+    handler.send_header("Content-Length", str(len(BLOB)))
+    handler.end_headers()
+    handler.wfile.write(BLOB)
+
+
 def test_a_server_ignoring_range_is_handled(server, make_backend) -> None:
     url, script = server
-
-    def whole_blob(handler: Handler) -> None:
-        handler.record()
-        handler.send_response(200)
-        handler.send_header("Content-Length", str(len(BLOB)))
-        handler.end_headers()
-        handler.wfile.write(BLOB)
-
     script.actions += [whole_blob]
     data = b"".join(make_backend(url).read_blob("proj", BLOB_DIGEST, start=5000))
 
     assert data == BLOB[5000:]
+
+
+def lent_buffers(size: int) -> Iterator[memoryview]:
+    """Buffers for ``read_blob_into``, each a fresh one so the test can keep what it got."""
+    while True:
+        yield memoryview(bytearray(size))
+
+
+def test_reading_into_lent_buffers_fills_each_and_resumes_after_a_cut(
+    server, make_backend, sleeps
+) -> None:
+    url, script = server
+    script.actions += [send_blob_part(BLOB, 100_000), send_blob_part(BLOB, len(BLOB))]
+
+    views = list(make_backend(url).read_blob_into("proj", BLOB_DIGEST, lent_buffers(65_536)))
+
+    assert b"".join(views) == BLOB
+    assert [len(view) for view in views[:-1]] == [65_536] * (len(views) - 1)  # all full
+    resumed_at = int(script.seen[1].headers["Range"].removeprefix("bytes=").rstrip("-"))
+    assert resumed_at == 100_000  # the part of a buffer that arrived is kept
+    assert len(sleeps) == 1
+
+
+def test_reading_into_lent_buffers_from_a_server_ignoring_range(server, make_backend) -> None:
+    url, script = server
+    script.actions += [send_blob_part(BLOB, 70_000), whole_blob]
+
+    views = list(make_backend(url).read_blob_into("proj", BLOB_DIGEST, lent_buffers(50_000)))
+
+    assert b"".join(views) == BLOB
+
+
+def test_reading_into_lent_buffers_gives_up_when_it_keeps_breaking(server, make_backend) -> None:
+    url, script = server
+    script.actions += [send_blob_part(BLOB, 1000)] + [drop_connection] * 20
+    backend = make_backend(url, resume_attempts=2, retry=RetryPolicy(attempts=2))
+
+    with pytest.raises(BackendUnavailableError):
+        list(backend.read_blob_into("proj", BLOB_DIGEST, lent_buffers(4096)))
 
 
 def test_reading_past_the_end_gives_nothing_like_the_local_store(server, make_backend) -> None:

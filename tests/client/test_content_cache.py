@@ -1,6 +1,6 @@
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -211,3 +211,60 @@ def test_blob_deleted_behind_our_back_is_forgotten(cache: ContentCache) -> None:
     cache.put_stream(digest, [b"vanishing"]).unlink()
     assert cache.path_for(digest) is None
     assert cache.total_bytes() == 0
+
+
+Fill = Callable[[Iterator[memoryview]], Iterator[memoryview]]
+
+
+def fill_from(data: bytes, used: list[int]) -> Fill:
+    """A ``read_blob_into`` stand-in: fills each lent buffer from ``data``."""
+
+    def fill(buffers: Iterator[memoryview]) -> Iterator[memoryview]:
+        position = 0
+        while position < len(data):
+            buffer = next(buffers)
+            used.append(id(buffer.obj))
+            count = min(len(buffer), len(data) - position)
+            buffer[:count] = data[position : position + count]
+            position += count
+            yield buffer[:count]
+
+    return fill
+
+
+def test_put_into_writes_the_cache_and_the_copy_from_a_few_reused_buffers(
+    cache: ContentCache, tmp_path: Path
+) -> None:
+    data = os.urandom(40 << 20) + b"tail that is not a whole block"
+    used: list[int] = []
+    with open(tmp_path / "copy.bin", "wb") as copy:
+        path = cache.put_into(md5_b64(data), fill_from(data, used), size=len(data), copy_to=copy)
+    assert path.read_bytes() == data
+    assert (tmp_path / "copy.bin").read_bytes() == data
+    assert len(used) == 41
+    assert len(set(used)) < len(used)  # buffers came back and went round again
+
+
+def test_put_into_a_mismatch_leaves_nothing(cache: ContentCache, tmp_path: Path) -> None:
+    data = os.urandom(20 << 20)
+    with (
+        open(tmp_path / "copy.bin", "wb") as copy,
+        pytest.raises(IntegrityError, match="does not match"),
+    ):
+        cache.put_into(md5_b64(b"other"), fill_from(data, []), size=len(data), copy_to=copy)
+    assert stored_files(cache.root) == []
+    assert cache.total_bytes() == 0
+
+
+def test_put_into_a_cancel_midway_leaves_nothing(cache: ContentCache) -> None:
+    data = os.urandom(20 << 20)
+    seen: list[int] = []
+    with pytest.raises(CancelledError):
+        cache.put_into(
+            md5_b64(data),
+            fill_from(data, []),
+            size=len(data),
+            on_bytes=seen.append,
+            is_cancelled=lambda: len(seen) >= 5,
+        )
+    assert stored_files(cache.root) == []
