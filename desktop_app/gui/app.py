@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from importlib.resources import files
 from pathlib import Path
@@ -143,7 +144,14 @@ def build_main_window(
     paths = (paths or AppPaths.from_env()).ensure()
     settings = load_settings(paths)
     install_translator(app, settings.language)
-    return AppSession(paths, settings, poll_ms=poll_ms, retry_ms=retry_ms).window
+    window = AppSession(paths, settings, poll_ms=poll_ms, retry_ms=retry_ms).window
+    if gc.get_freeze_count() == 0:
+        # What exists at startup lives as long as the app. Frozen, it is left out of the
+        # cyclic collector's full passes, which otherwise hold the interpreter lock (and
+        # stall the window) for tens of milliseconds whenever a sync churns objects.
+        gc.collect()
+        gc.freeze()
+    return window
 
 
 def run(argv: list[str] | None = None) -> int:

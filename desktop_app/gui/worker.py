@@ -38,6 +38,9 @@ OFFLINE = "offline"
 SYNCING = "syncing"
 REFUSED = "refused"
 
+CHANGED_INTERVAL_S = 0.5
+REFRESH_PAUSE_MS = 40
+
 
 class BackendWorker(QObject):
     """Owns the client (backend and caches) and the writable mirror; runs on one QThread."""
@@ -74,6 +77,8 @@ class BackendWorker(QObject):
         self._timer: QTimer | None = None
         self._state = ""
         self._local: ThreadPoolExecutor | None = None
+        self._changed = False  # synced changes the window has not been told about yet
+        self._told_at = 0.0
 
     # -- lifecycle (called in the worker thread) -----------------------------------------
     @Slot()
@@ -211,7 +216,15 @@ class BackendWorker(QObject):
             self.failed.emit(str(exc))
             self._timer.start(self._poll_ms)
             return
-        if step.collections:
+        # The window re-reads the mirror on mirror_changed: at most twice a second while a
+        # long sync runs, then once when it is done. After telling it, pause a moment so
+        # its refresh runs alone: Python threads share one lock, and a refresh that runs
+        # against a busy sync step stalls the window several times as long.
+        self._changed = self._changed or bool(step.collections)
+        now = time.monotonic()
+        told = self._changed and (step.caught_up or now - self._told_at >= CHANGED_INTERVAL_S)
+        if told:
+            self._changed, self._told_at = False, now
             self.mirror_changed.emit()
         if step.caught_up:
             mirror.mark_synced()
@@ -220,7 +233,7 @@ class BackendWorker(QObject):
             self._timer.start(self._poll_ms)
         else:
             self._set_state(SYNCING)
-            self._timer.start(0)
+            self._timer.start(REFRESH_PAUSE_MS if told else 0)
 
     def _drain(self) -> bool:
         """Apply queued offline edits; False when the backend could not be reached."""
@@ -241,6 +254,9 @@ class BackendWorker(QObject):
         return True
 
     def _went_offline(self) -> None:
+        if self._changed:  # show what did arrive before the connection broke
+            self._changed = False
+            self.mirror_changed.emit()
         self._set_state(OFFLINE)
         if self._timer is not None and not self._timer.isActive():
             self._timer.start(self._retry_ms)
