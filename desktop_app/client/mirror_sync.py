@@ -8,6 +8,7 @@ turns into "Offline" and a later retry; nothing here sleeps or loops forever.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
@@ -43,21 +44,63 @@ class EditOutcome:
     problem: str | None = None
 
 
+class FeedSync:
+    """Applies the change feed to the mirror a slice at a time.
+
+    Each :meth:`step` reads a page of events when the last one is done, then fetches the
+    artifacts the page touched (each once, however many events name it) until ``budget_s``
+    is spent, and writes what it fetched in one transaction; the cursor moves only when
+    the whole page is in. A caller on a thread beside a GUI keeps each step short, so the
+    interpreter lock is free between steps.
+    """
+
+    def __init__(self, backend: Backend, mirror: Mirror, *, max_events: int = EVENTS_PER_STEP):
+        self.backend = backend
+        self.mirror = mirror
+        self.max_events = max_events
+        self._page: SyncStep | None = None  # the page being applied
+        self._todo: list[tuple[str, str]] = []
+        self._usages: list[tuple[str, str]] = []
+        self._finished: dict[str, str] = {}
+        self._cursor = 0
+
+    def step(self, budget_s: float | None = None) -> SyncStep:
+        """Apply the next slice; ``caught_up`` when the feed had nothing more to give."""
+        if self._page is None:
+            events = self.backend.events(self.mirror.cursor, limit=self.max_events)
+            page = SyncStep(events=len(events), caught_up=len(events) < self.max_events)
+            if not events:
+                return page
+            self._usages, self._finished = [], {}
+            for event in events:
+                _note_event(event, page, self._usages, self._finished)
+            self._page, self._todo, self._cursor = page, sorted(page.collections), events[-1].seq
+        page = self._page
+        deadline = None if budget_s is None else time.monotonic() + budget_s
+        items: list[tuple[CollectionInfo | None, str, str, list[VersionInfo]]] = []
+        while self._todo and (deadline is None or not items or time.monotonic() < deadline):
+            project, name = self._todo.pop()
+            items.append(_fetch_collection(self.backend, project, name))
+        done = not self._todo
+        slice_ = SyncStep(
+            events=page.events if done else 0,
+            collections={(project, name) for _, project, name, _ in items},
+            versions=page.versions if done else set(),
+            caught_up=done and page.caught_up,
+        )
+        if done:
+            self.mirror.replace_collections(
+                items, usages=self._usages, finished_runs=self._finished, cursor=self._cursor
+            )
+            self._page = None
+        else:
+            self.mirror.replace_collections(items)
+        return slice_
+
+
 def sync_step(backend: Backend, mirror: Mirror, *, max_events: int = EVENTS_PER_STEP) -> SyncStep:
     """Apply the next page of the change feed to the mirror, in one transaction."""
-    events = backend.events(mirror.cursor, limit=max_events)
-    step = SyncStep(events=len(events), caught_up=len(events) < max_events)
-    if not events:
-        return step
-    usages: list[tuple[str, str]] = []
-    finished: dict[str, str] = {}
-    for event in events:
-        _note_event(event, step, usages, finished)
-    items = [
-        _fetch_collection(backend, project, name) for project, name in sorted(step.collections)
-    ]
-    mirror.replace_collections(items, usages=usages, finished_runs=finished, cursor=events[-1].seq)
-    return step
+    return FeedSync(backend, mirror, max_events=max_events).step()
 
 
 def _note_event(

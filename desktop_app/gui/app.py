@@ -20,6 +20,7 @@ from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.settings_dialog import SettingsDialog
 from desktop_app.gui.worker import BackendWorker, WorkerThread
 
+GIL_SWITCH_INTERVAL_S = 0.001
 ICONS_DIR = Path(str(files("desktop_app.resources") / "icons"))
 
 
@@ -145,6 +146,10 @@ def build_main_window(
     settings = load_settings(paths)
     install_translator(app, settings.language)
     window = AppSession(paths, settings, poll_ms=poll_ms, retry_ms=retry_ms).window
+    # Worker threads share the interpreter lock with this one. Every Qt call releases it and
+    # must take it back, waiting up to the switch interval (5 ms by default) while a sync
+    # or a transfer runs Python code; at 1 ms a refresh of many calls is not stretched 5×.
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     if gc.get_freeze_count() == 0:
         # What exists at startup lives as long as the app. Frozen, it is left out of the
         # cyclic collector's full passes, which otherwise hold the interpreter lock (and

@@ -19,12 +19,12 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from desktop_app.backends.http_transport import AuthenticationError
 from desktop_app.client.mirror import Mirror
 from desktop_app.client.mirror_sync import (
+    FeedSync,
     count_in,
     drain_outbox,
     load_runs,
     load_version_details,
     local_digests,
-    sync_step,
 )
 from desktop_app.client.preview import load_preview
 from desktop_app.client.session import Client
@@ -40,6 +40,11 @@ REFUSED = "refused"
 
 CHANGED_INTERVAL_S = 0.5
 REFRESH_PAUSE_MS = 40
+# A long sync runs in slices of about SLICE_S, with SLICE_PAUSE_MS between them. The window
+# calls Python (its models) for every row it paints, and each call must take the
+# interpreter lock; in the pauses the lock is free, so a busy sync never stalls it long.
+SLICE_S = 0.008
+SLICE_PAUSE_MS = 4
 
 
 class BackendWorker(QObject):
@@ -63,7 +68,7 @@ class BackendWorker(QObject):
         *,
         poll_ms: int = 2000,
         retry_ms: tuple[int, int] = (1000, 30_000),
-        events_per_step: int = 2000,
+        events_per_step: int = 5000,
     ) -> None:
         super().__init__()
         self._open_client = open_client
@@ -77,6 +82,7 @@ class BackendWorker(QObject):
         self._timer: QTimer | None = None
         self._state = ""
         self._local: ThreadPoolExecutor | None = None
+        self._feed: FeedSync | None = None
         self._changed = False  # synced changes the window has not been told about yet
         self._told_at = 0.0
 
@@ -203,7 +209,9 @@ class BackendWorker(QObject):
         try:
             if not self._drain():
                 return
-            step = sync_step(client.backend, mirror, max_events=self._events_per_step)
+            if self._feed is None:
+                self._feed = FeedSync(client.backend, mirror, max_events=self._events_per_step)
+            step = self._feed.step(SLICE_S)
         except BackendUnavailableError:
             self._went_offline()
             return
@@ -233,7 +241,7 @@ class BackendWorker(QObject):
             self._timer.start(self._poll_ms)
         else:
             self._set_state(SYNCING)
-            self._timer.start(REFRESH_PAUSE_MS if told else 0)
+            self._timer.start(REFRESH_PAUSE_MS if told else SLICE_PAUSE_MS)
 
     def _drain(self) -> bool:
         """Apply queued offline edits; False when the backend could not be reached."""

@@ -157,28 +157,58 @@ class ProjectTreeModel(QAbstractItemModel):
     _KINDS = ("project", "type", "artifact")
 
     def _merge(self, parent_index: QModelIndex, parent: Node, wanted: list[_Wanted]) -> None:
+        """Make ``parent``'s children match ``wanted`` (both sorted by key) with as few
+        signals as possible: one removal or insertion per run of rows, one dataChanged."""
         wanted_keys = {w[0] for w in wanted}
-        # Removals, from the end so row numbers stay valid.
-        for row in range(len(parent.children) - 1, -1, -1):
-            if parent.children[row].key not in wanted_keys:
-                self.beginRemoveRows(parent_index, row, row)
-                del parent.children[row]
-                self.endRemoveRows()
-        kind = self._KINDS[len(parent.key)]
-        for row, (key, label, count, grandchildren) in enumerate(wanted):
+        row = len(parent.children) - 1
+        while row >= 0:  # removals, runs from the end so row numbers stay valid
+            if parent.children[row].key in wanted_keys:
+                row -= 1
+                continue
+            last = row
+            while row - 1 >= 0 and parent.children[row - 1].key not in wanted_keys:
+                row -= 1
+            self.beginRemoveRows(parent_index, row, last)
+            del parent.children[row : last + 1]
+            self.endRemoveRows()
+            row -= 1
+        changed: list[int] = []
+        row = 0
+        position = 0
+        while position < len(wanted):
+            key, _label, count, grandchildren = wanted[position]
             if row < len(parent.children) and parent.children[row].key == key:
                 node = parent.children[row]
                 if node.count != count:
                     node.count = count
-                    index = self.createIndex(row, 0, node)
-                    self.dataChanged.emit(index, index)
-            else:
-                node = Node(kind, key, label, parent, count)
-                self.beginInsertRows(parent_index, row, row)
-                parent.children.insert(row, node)
-                self.endInsertRows()
-            if grandchildren or node.children:
-                self._merge(self.createIndex(row, 0, node), node, grandchildren)
+                    changed.append(row)
+                if grandchildren or node.children:
+                    self._merge(self.createIndex(row, 0, node), node, grandchildren)
+                row += 1
+                position += 1
+                continue
+            existing = parent.children[row].key if row < len(parent.children) else None
+            run: list[Node] = []
+            while position < len(wanted) and wanted[position][0] != existing:
+                run.append(self._build(parent, wanted[position]))
+                position += 1
+            self.beginInsertRows(parent_index, row, row + len(run) - 1)
+            parent.children[row:row] = run
+            self.endInsertRows()
+            row += len(run)
+        if changed:
+            top, bottom = min(changed), max(changed)
+            self.dataChanged.emit(
+                self.createIndex(top, 0, parent.children[top]),
+                self.createIndex(bottom, 0, parent.children[bottom]),
+            )
+
+    def _build(self, parent: Node, wanted: _Wanted) -> Node:
+        """A new node with its whole subtree, inserted with one signal."""
+        key, label, count, children = wanted
+        node = Node(self._KINDS[len(parent.key)], key, label, parent, count)
+        node.children = [self._build(node, child) for child in children]
+        return node
 
     # -- lookups -------------------------------------------------------------------------
     def index_for_key(self, key: tuple[str, ...]) -> QModelIndex:
