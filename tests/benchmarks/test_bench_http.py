@@ -94,10 +94,12 @@ def test_http_transfers_against_curl_and_cp(
     big = big_dir / "weights.bin"
     size = big.stat().st_size
     hasher = hashlib.md5()
+    start = time.perf_counter()
     with open(big, "rb") as stream:
         while chunk := stream.read(1 << 20):
             hasher.update(chunk)
     hex_digest = hasher.hexdigest()
+    md5_s = time.perf_counter() - start  # a verified get cannot take less than this
 
     # The machines are noisy: curl and our client take turns, ROUNDS times; the best of each
     # counts. Each round uses fresh projects, so every upload really sends the bytes, and
@@ -161,6 +163,10 @@ def test_http_transfers_against_curl_and_cp(
         f"  curl upload 1 GiB {curl_up_s:.2f} s, curl download {curl_down_s:.2f} s, "
         f"cp -r 10,000 files {cp_small_s:.2f} s"
     )
+    report(
+        f"  MD5 of the 1 GiB file (from memory) {md5_s:.2f} s: a get verifying before it places "
+        f"reaches at most {curl_down_s / md5_s:.0%} of curl"
+    )
     rows = [
         ("put 1 GiB (hash + send)", put_big_s, f"{curl_up_s / put_big_s:.0%} of curl"),
         ("  sending part", send_big_s, f"{curl_up_s / send_big_s:.0%} of curl's throughput"),
@@ -176,5 +182,7 @@ def test_http_transfers_against_curl_and_cp(
     assert again.uploaded_bytes == 0
     assert curl_up_s / send_big_s >= 0.7, "the 1 GiB upload must reach 70% of curl"
     # Not met yet, so printed and not asserted (see the notes): the 1 GiB download
-    # (the client writes the bytes twice, cache and folder, verifying each) and 10,000 small
-    # files in under 3 x cp -r (the server creates each blob file twice, temp and final).
+    # and 10,000 small files in under 3 x cp -r (the server creates each blob file twice,
+    # temp and final). The download streams into the cache and the folder in one pass,
+    # hashing alongside, but its floor is one MD5 of the GiB (printed above), which on
+    # these machines takes longer than curl's best download divided by 0.7.
