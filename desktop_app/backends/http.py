@@ -60,6 +60,7 @@ from desktop_app.core.records import (
     CollectionInfo,
     DraftResult,
     Event,
+    FeedPage,
     Page,
     ProjectInfo,
     RunInfo,
@@ -541,13 +542,29 @@ class HttpBackend:
     # -- change feed ---------------------------------------------------------------------
     def events(self, since: int = 0, *, limit: int = 1000, wait: float = 0) -> list[Event]:
         """Events with ``seq > since``; ``wait`` seconds (0-30) long-polls for new ones."""
+        return list(self._feed(since, limit, wait).events)
+
+    def feed(self, since: int = 0, *, limit: int = 1000) -> FeedPage:
+        return self._feed(since, limit, 0)
+
+    def _feed(self, since: int, limit: int, wait: float) -> FeedPage:
         params: dict[str, Any] = {"since": since, "limit": limit}
         if wait:
             params["wait"] = wait
         answer = self._t.call(
             "GET", "/events", params=params, read_timeout=self._t.timeouts.read + wait
         )
-        return items_of(answer, event_from_json, "events")
+        events = items_of(answer, event_from_json, "events")
+        raw_cursor = answer.get("next_cursor") if isinstance(answer, dict) else None
+        try:
+            cursor = int(raw_cursor) if raw_cursor is not None else since
+        except (TypeError, ValueError):
+            raise ValidationError(
+                f"the server sent a feed cursor that is not a number: {raw_cursor!r}"
+            ) from None
+        if events:
+            cursor = max(cursor, events[-1].seq)
+        return FeedPage(tuple(events), max(cursor, since))
 
 
 def _type_name(item: object) -> str:

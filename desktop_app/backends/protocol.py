@@ -16,6 +16,7 @@ from desktop_app.core.records import (
     CollectionInfo,
     DraftResult,
     Event,
+    FeedPage,
     Page,
     ProjectInfo,
     RunInfo,
@@ -170,6 +171,11 @@ class Backend(Protocol):
     # -- change feed ---------------------------------------------------------------------
     def events(self, since: int = 0, *, limit: int = 1000) -> list[Event]:
         """Events with ``seq > since``, oldest first."""
+        ...
+
+    def feed(self, since: int = 0, *, limit: int = 1000) -> FeedPage:
+        """Up to ``limit`` events after ``since`` and the cursor to continue from; caught
+        up when no event comes back and the cursor stays at ``since``."""
         ...
 
     def close(self) -> None: ...

@@ -67,14 +67,25 @@ class FeedSync:
     def step(self, budget_s: float | None = None) -> SyncStep:
         """Apply the next slice; ``caught_up`` when the feed had nothing more to give."""
         if self._page is None:
-            events = self.backend.events(self.mirror.cursor, limit=self.max_events)
-            page = SyncStep(events=len(events), caught_up=len(events) < self.max_events)
-            if not events:
+            since = self.mirror.cursor
+            feed = self.backend.feed(since, limit=self.max_events)
+            # A short page is the end of the feed, unless the cursor moved past the events
+            # given: a server skips events of projects this key may not read, so their
+            # page may come back short, or empty, with more behind it.
+            last_given = feed.events[-1].seq if feed.events else since
+            page = SyncStep(
+                events=len(feed.events),
+                caught_up=len(feed.events) < self.max_events and feed.next_cursor <= last_given,
+            )
+            if not feed.events:
+                if feed.next_cursor > since:
+                    self.mirror.replace_collections([], cursor=feed.next_cursor)
                 return page
             self._usages, self._finished = [], {}
-            for event in events:
+            for event in feed.events:
                 _note_event(event, page, self._usages, self._finished)
-            self._page, self._todo, self._cursor = page, sorted(page.collections), events[-1].seq
+            self._page, self._todo = page, sorted(page.collections)
+            self._cursor = feed.next_cursor
         page = self._page
         deadline = None if budget_s is None else time.monotonic() + budget_s
         items: list[tuple[CollectionInfo | None, str, str, list[VersionInfo]]] = []

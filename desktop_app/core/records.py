@@ -110,6 +110,18 @@ class Event:
 
 
 @dataclass(frozen=True)
+class FeedPage:
+    """Events after a cursor, and the cursor to read on from.
+
+    ``next_cursor`` may lie past the last event given: a server skips the events of
+    projects the caller may not read, but its cursor still moves past them.
+    """
+
+    events: tuple[Event, ...]
+    next_cursor: int
+
+
+@dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of a long list; pass ``next_cursor`` back to read the next page."""
 

@@ -20,6 +20,7 @@ from desktop_app.core.names import (
 from desktop_app.core.records import (
     CollectionInfo,
     Event,
+    FeedPage,
     Page,
     ProjectInfo,
     VersionInfo,
@@ -246,6 +247,10 @@ class ReadingMixin(StoreBase):
                 Event(row.seq, row.kind, row.project, json.loads(row.payload), row.created_at)
                 for row in conn.execute(query)
             ]
+
+    def feed(self, since: int = 0, *, limit: int = 1000) -> FeedPage:
+        events = self.events(since, limit=limit)
+        return FeedPage(tuple(events), events[-1].seq if events else since)
 
     def head(self) -> int:
         """The newest sequence number of the change feed."""

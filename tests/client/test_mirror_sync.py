@@ -613,11 +613,6 @@ def test_queue_edit_refuses_unknown_kinds_and_versions(mirror: Mirror) -> None:
     assert mirror.pending_edits() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HttpBackend.events drops the server's next_cursor: a page of events the key may "
-    "not read comes back empty, and the mirror's cursor never moves past it",
-)
 def test_sync_gets_past_events_of_projects_the_key_cannot_read(
     live_server: LiveServer, mirror: Mirror
 ) -> None:
