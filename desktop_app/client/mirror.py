@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS entries (
     ref TEXT,
     PRIMARY KEY (version_id, path)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entries_by_digest ON entries (digest);
 CREATE TABLE IF NOT EXISTS usages (
     run_id TEXT NOT NULL,
     version_id TEXT NOT NULL,
@@ -90,6 +91,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 EDIT_KINDS = ("description", "add_alias", "remove_alias")
+# Bound parameters per IN (...) query; SQLite allowed only 999 before 3.32.
+_IN_BATCH = 500
 
 
 def mirror_file(data_dir: Path, backend_url: str | None) -> Path:
@@ -342,6 +345,22 @@ class Mirror:
             (version_id,),
         )
         return [ManifestEntry(path=r[0], digest=r[1], size=r[2], ref=r[3]) for r in rows]
+
+    def known_digests(self, project: str, digests: Iterable[str]) -> set[str]:
+        """Which of ``digests`` a committed version of ``project`` stores, as far as the
+        manifests loaded into the mirror tell (references store nothing)."""
+        wanted = sorted(set(digests))
+        found: set[str] = set()
+        for start in range(0, len(wanted), _IN_BATCH):
+            batch = wanted[start : start + _IN_BATCH]
+            rows = self._conn.execute(
+                "SELECT DISTINCT e.digest FROM entries e JOIN versions v ON v.id = e.version_id "
+                f"WHERE e.digest IN ({', '.join('?' * len(batch))}) AND e.ref IS NULL "
+                "AND v.project = ? AND v.state = 'COMMITTED'",
+                (*batch, project),
+            )
+            found.update(row[0] for row in rows)
+        return found
 
     def run(self, run_id: str) -> RunInfo | None:
         row = self._conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
