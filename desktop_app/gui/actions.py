@@ -19,6 +19,14 @@ class Actions:
     settings: QAction
     quit: QAction
     about: QAction
+    upload: QAction
+    download: QAction
+    keep_offline: QAction
+    stop_offline: QAction
+    open_file: QAction
+    show_file: QAction
+    download_files: QAction
+    show_transfers: QAction
 
 
 def create_actions(window: QMainWindow) -> Actions:
@@ -52,16 +60,60 @@ def create_actions(window: QMainWindow) -> Actions:
         ),
         quit=make("quitAction", tr("&Quit"), QKeySequence("Ctrl+Q"), ""),
         about=make("aboutAction", tr("&About Artifact Desk"), None, ""),
+        upload=make(
+            "uploadAction",
+            tr("&Upload files…"),
+            QKeySequence("Ctrl+U"),
+            tr("Make a new version from files or a folder (or drop them on the window)"),
+        ),
+        download=make(
+            "downloadAction",
+            tr("&Download version…"),
+            QKeySequence("Ctrl+D"),
+            tr("Download the selected version into a folder you choose"),
+        ),
+        keep_offline=make(
+            "keepOfflineAction",
+            tr("&Keep available offline"),
+            None,
+            tr("Fetch the selected version into the cache and never evict it"),
+        ),
+        stop_offline=make(
+            "stopOfflineAction", tr("S&top keeping offline"), None, tr("Let the cache evict it")
+        ),
+        open_file=make(
+            "openFileAction", tr("&Open"), None, tr("Open the file with its application")
+        ),
+        show_file=make(
+            "showFileAction", tr("Show in &folder"), None, tr("Show the file in the file manager")
+        ),
+        download_files=make(
+            "downloadFilesAction",
+            tr("Download &selected files…"),
+            None,
+            tr("Download the selected files into a folder you choose"),
+        ),
+        show_transfers=make(
+            "showTransfersAction",
+            tr("&Transfers"),
+            QKeySequence("Ctrl+T"),
+            tr("Show the transfers"),
+        ),
     )
 
 
 def build_menus(menu_bar: QMenuBar, actions: Actions) -> None:
     file_menu = menu_bar.addMenu(tr("&File"))
+    file_menu.addAction(actions.upload)
+    file_menu.addAction(actions.download)
+    file_menu.addAction(actions.keep_offline)
+    file_menu.addSeparator()
     file_menu.addAction(actions.settings)
     file_menu.addSeparator()
     file_menu.addAction(actions.quit)
     view_menu = menu_bar.addMenu(tr("&View"))
     view_menu.addAction(actions.refresh)
     view_menu.addAction(actions.find)
+    view_menu.addAction(actions.show_transfers)
     help_menu = menu_bar.addMenu(tr("&Help"))
     help_menu.addAction(actions.about)

@@ -18,6 +18,7 @@ from desktop_app.client.settings import Settings, load_settings
 from desktop_app.gui.i18n import install_translator, tr
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.settings_dialog import SettingsDialog
+from desktop_app.gui.transfer_session import TransferSession
 from desktop_app.gui.worker import BackendWorker, WorkerThread
 
 GIL_SWITCH_INTERVAL_S = 0.001
@@ -46,7 +47,8 @@ class AppSession(QObject):
         self.settings = settings
         self._poll_ms = poll_ms
         self._retry_ms = retry_ms
-        window_state = QSettings(
+        self._closed = False
+        self.window_state = window_state = QSettings(
             str(paths.config_dir / "window.ini"), QSettings.Format.IniFormat, self
         )
         self.mirror = self._open_mirror()
@@ -55,6 +57,7 @@ class AppSession(QObject):
         self.window.closing.connect(self.shutdown)
         self.window.settings_requested.connect(self._on_window_settings_requested)
         self.worker_thread = self._start_worker()
+        self.transfers = self._start_transfers()
         self.window.browse.refresh()
 
     def _open_mirror(self) -> Mirror:
@@ -91,9 +94,24 @@ class AppSession(QObject):
         thread.start()
         return thread
 
+    def _start_transfers(self) -> TransferSession:
+        return TransferSession(
+            self.paths,
+            self.settings,
+            self.mirror,
+            self.window,
+            self.worker_thread.worker,
+            self.window_state,
+            retry_s=(self._retry_ms[0] / 1000, self._retry_ms[1] / 1000),
+        )
+
     @Slot()
     def shutdown(self) -> None:
-        """Stop the worker and close the mirror; called when the window closes."""
+        """Stop transfers and the worker, close the mirror; called when the window closes."""
+        if self._closed:
+            return
+        self._closed = True
+        self.transfers.stop()
         self._stop_worker()
         self.mirror.close()
 
@@ -113,6 +131,8 @@ class AppSession(QObject):
 
     def apply_settings(self, settings: Settings) -> None:
         """Switch to new settings: a new worker (and mirror, when the backend changed)."""
+        self.transfers.stop()
+        self.transfers.deleteLater()
         self._stop_worker()
         self.settings = settings
         self.mirror.close()
@@ -120,6 +140,7 @@ class AppSession(QObject):
         self.window.status.backend.setText(backend_label(settings, self.paths))
         self.window.browse.set_mirror(self.mirror)
         self.worker_thread = self._start_worker()
+        self.transfers = self._start_transfers()
 
 
 def ensure_application(argv: list[str] | None = None) -> QApplication:

@@ -10,11 +10,25 @@ from PySide6.QtCore import QItemSelection, QModelIndex, QObject, Qt, Signal, Slo
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTableView, QTreeView
 
 from desktop_app.client.mirror import Mirror
+from desktop_app.client.transfers import JobState
+from desktop_app.gui.i18n import tr
 from desktop_app.gui.models.project_tree import ArtifactFilterProxy, ProjectTreeModel, Role
 from desktop_app.gui.models.versions import Role as VersionRole
 from desktop_app.gui.models.versions import VersionTableModel
+from desktop_app.gui.transfer_actions import PendingUpload
 from desktop_app.gui.widgets.detail import VersionDetail
 from desktop_app.gui.widgets.type_filter import TypeFilter
+
+
+def pending_text(state: JobState) -> str:
+    """The State column of an upload that is not a version yet."""
+    if state is JobState.RUNNING:
+        return tr("uploading")
+    if state is JobState.PAUSED:
+        return tr("upload paused")
+    if state is JobState.WAITING:
+        return tr("pending upload (offline)")
+    return tr("pending upload")
 
 
 class BrowseController(QObject):
@@ -46,6 +60,7 @@ class BrowseController(QObject):
         self._versions = versions
         self._detail = detail
         self._artifact: tuple[str, str] | None = None
+        self._pending: list[PendingUpload] = []
         tree.setModel(self.proxy)
         versions.setModel(self.version_model)
         versions.setSortingEnabled(True)
@@ -106,13 +121,29 @@ class BrowseController(QObject):
         if row >= 0:
             self._versions.selectRow(row)
 
+    @Slot(list)
+    def set_pending_uploads(self, pending: list[PendingUpload]) -> None:
+        """Uploads not committed yet; those of the shown artifact appear above its versions."""
+        self._pending = pending
+        self._show_pending()
+
+    def _show_pending(self) -> None:
+        rows = [
+            (p.title, pending_text(p.state))
+            for p in self._pending
+            if (p.project, p.name) == self._artifact
+        ]
+        self.version_model.set_pending(rows)
+
     def _show_artifact(self, project: str, name: str) -> None:
         self._artifact = (project, name)
         self.version_model.set_rows(self._mirror.versions(project, name))
+        self._show_pending()
         self._versions.resizeColumnsToContents()
         self.artifact_selected.emit(project, name)
-        if self.version_model.rowCount() and not self._versions.selectionModel().hasSelection():
-            self._versions.selectRow(0)
+        first = self.version_model.row_for_index(0)
+        if first >= 0 and not self._versions.selectionModel().hasSelection():
+            self._versions.selectRow(first)
 
     @Slot(QItemSelection, QItemSelection)
     def _on_tree_selection_changed(self, _new: QItemSelection, _old: QItemSelection) -> None:
@@ -130,6 +161,8 @@ class BrowseController(QObject):
         if not rows:
             return
         version_id = rows[0].data(VersionRole.VERSION_ID)
+        if version_id is None:
+            return  # an upload that is not a version yet
         if self._detail.version is None or self._detail.version.id != version_id:
             self._detail.show_version(version_id)
             self.version_selected.emit(version_id)
@@ -144,6 +177,11 @@ class BrowseController(QObject):
         self.proxy.set_search(text)
         if text:
             self._tree.expandAll()
+
+    def selected_version_ids(self) -> list[str]:
+        """The versions selected in the version list (not pending uploads)."""
+        rows = self._versions.selectionModel().selectedRows()
+        return [i for i in (r.data(VersionRole.VERSION_ID) for r in rows) if isinstance(i, str)]
 
     def current_index(self) -> QModelIndex:
         return self._tree.currentIndex()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
-    QTableView,
+    QStyle,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -21,8 +21,12 @@ from desktop_app.client.mirror import Mirror
 from desktop_app.gui.actions import build_menus, create_actions
 from desktop_app.gui.browse import BrowseController
 from desktop_app.gui.i18n import tr
+from desktop_app.gui.models.files import Role as FileRole
+from desktop_app.gui.models.versions import Role as VersionRole
 from desktop_app.gui.widgets.detail import VersionDetail
+from desktop_app.gui.widgets.drag_out import VersionTableView
 from desktop_app.gui.widgets.status import StatusBar
+from desktop_app.gui.widgets.transfers_panel import TransfersPanel
 from desktop_app.gui.widgets.type_filter import TypeFilter
 
 
@@ -32,6 +36,8 @@ class MainWindow(QMainWindow):
     refresh_requested = Signal()
     settings_requested = Signal()
     closing = Signal()
+    version_activated = Signal(str)  # double click on a version: download it
+    file_activated = Signal(str, str)  # double click on a file: open it
 
     def __init__(self, mirror: Mirror, backend_label: str, window_state: QSettings) -> None:
         super().__init__()
@@ -58,7 +64,7 @@ class MainWindow(QMainWindow):
         left_layout.addLayout(filters)
         left_layout.addWidget(self.tree)
 
-        self.versions = QTableView()
+        self.versions = VersionTableView()
         self.versions.setObjectName("versionList")
         self.versions.verticalHeader().hide()
         self.versions.setShowGrid(False)
@@ -86,8 +92,35 @@ class MainWindow(QMainWindow):
         self.browse = BrowseController(
             mirror, self.tree, self.type_filter, self.search, self.versions, self.detail, self
         )
+        self.transfers = TransfersPanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.transfers)
+        self.transfers.hide()  # shown when a transfer starts, or from View → Transfers
+
         self.menu_actions = create_actions(self)
         build_menus(self.menuBar(), self.menu_actions)
+        actions = self.menu_actions
+        toolbar = self.addToolBar(tr("Main"))
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        style = self.style()
+        for action, icon in (
+            (actions.upload, QStyle.StandardPixmap.SP_ArrowUp),
+            (actions.download, QStyle.StandardPixmap.SP_ArrowDown),
+            (actions.keep_offline, QStyle.StandardPixmap.SP_DriveHDIcon),
+            (actions.refresh, QStyle.StandardPixmap.SP_BrowserReload),
+        ):
+            action.setIcon(style.standardIcon(icon))
+            toolbar.addAction(action)
+        actions.show_transfers.triggered.connect(self._on_show_transfers_triggered)
+        self.versions.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        for action in (actions.download, actions.keep_offline, actions.stop_offline):
+            self.versions.addAction(action)
+        files = self.detail.files_view
+        files.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        for action in (actions.open_file, actions.show_file, actions.download_files):
+            files.addAction(action)
+        self.versions.doubleClicked.connect(self._on_versions_double_clicked)
+        files.doubleClicked.connect(self._on_files_double_clicked)
         self.menu_actions.refresh.triggered.connect(self.refresh_requested)
         self.menu_actions.find.triggered.connect(self._on_find_triggered)
         self.menu_actions.settings.triggered.connect(self.settings_requested)
@@ -106,6 +139,24 @@ class MainWindow(QMainWindow):
         box.setObjectName("editRefusedMessage")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
+
+    @Slot(QModelIndex)
+    def _on_versions_double_clicked(self, index: QModelIndex) -> None:
+        version_id = index.data(VersionRole.VERSION_ID)
+        if isinstance(version_id, str):
+            self.version_activated.emit(version_id)
+
+    @Slot(QModelIndex)
+    def _on_files_double_clicked(self, index: QModelIndex) -> None:
+        path = index.data(FileRole.ENTRY_PATH)
+        version = self.detail.version
+        if isinstance(path, str) and version is not None:
+            self.file_activated.emit(version.id, path)
+
+    @Slot()
+    def _on_show_transfers_triggered(self) -> None:
+        self.transfers.show()
+        self.transfers.raise_()
 
     @Slot()
     def _on_find_triggered(self) -> None:

@@ -9,6 +9,7 @@ so a request (open a version, edit an alias) is served within one page, not afte
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +29,10 @@ from desktop_app.client.mirror_sync import (
 )
 from desktop_app.client.preview import load_preview
 from desktop_app.client.session import Client
-from desktop_app.core.errors import ArtifactDeskError, BackendUnavailableError
+from desktop_app.client.transfer_jobs import plan_upload
+from desktop_app.client.transfers import UploadSpec
+from desktop_app.client.upload_preview import summarize_upload
+from desktop_app.core.errors import ArtifactDeskError, BackendUnavailableError, CancelledError
 from desktop_app.gui.i18n import tr
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,9 @@ class BackendWorker(QObject):
     preview_loaded = Signal(str, str, object)  # version id, path, Preview
     cache_size_changed = Signal(int)
     edit_refused = Signal(str)
+    plan_progressed = Signal(object, object)  # bytes hashed, bytes to hash (may pass 2 GiB)
+    upload_planned = Signal(object)  # UploadSummary
+    upload_plan_failed = Signal(str)
     failed = Signal(str)
     stopped = Signal()
 
@@ -83,6 +90,7 @@ class BackendWorker(QObject):
         self._state = ""
         self._local: ThreadPoolExecutor | None = None
         self._feed: FeedSync | None = None
+        self._plan_cancel = threading.Event()
         self._changed = False  # synced changes the window has not been told about yet
         self._told_at = 0.0
 
@@ -199,6 +207,43 @@ class BackendWorker(QObject):
             self.preview_loaded.emit(version_id, path, preview)
 
         local.submit(job)
+
+    def cancel_plan(self) -> None:
+        """Stop hashing for a new-version dialog (called from the GUI thread)."""
+        self._plan_cancel.set()
+
+    @Slot(object)
+    def plan_upload(self, spec: UploadSpec) -> None:
+        """Hash what a new version would hold and say what uploading it would send."""
+        client, mirror = self._client, self._mirror
+        if client is None or mirror is None:
+            return
+        self._plan_cancel = cancel = threading.Event()
+        try:
+            plan = plan_upload(
+                client,
+                spec,
+                on_progress=self.plan_progressed.emit,
+                is_cancelled=cancel.is_set,
+            )
+            local = client.backend.local_blob_paths(spec.project, sorted(plan.sources))
+        except CancelledError:
+            return
+        except BackendUnavailableError:
+            self._went_offline()
+            self.upload_plan_failed.emit(
+                tr("The server cannot be reached: the upload will wait in the queue.")
+            )
+            return
+        except ArtifactDeskError as exc:
+            self.upload_plan_failed.emit(str(exc))
+            return
+        except OSError as exc:
+            self.upload_plan_failed.emit(f"{exc.strerror or exc}: {exc.filename or ''}")
+            return
+        self.upload_planned.emit(
+            summarize_upload(plan, mirror, spec.project, spec.name, local_digests=local)
+        )
 
     # -- syncing -------------------------------------------------------------------------
     @Slot()

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
 
 from desktop_app.client.mirror import VersionRow
 from desktop_app.client.units import format_size
@@ -59,10 +60,12 @@ class VersionTableModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[VersionRow] = []
+        # Uploads of this artifact not committed yet: (title, state), shown first.
+        self._pending: list[tuple[str, str]] = []
         self._sort = (0, Qt.SortOrder.DescendingOrder)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else len(self._pending) + len(self._rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
@@ -79,9 +82,11 @@ class VersionTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if not index.isValid() or not 0 <= index.row() < self.rowCount():
             return None
-        row = self._rows[index.row()]
+        if index.row() < len(self._pending):
+            return self._pending_data(index.row(), index.column(), role)
+        row = self._rows[index.row() - len(self._pending)]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[column][1](row)
@@ -96,6 +101,32 @@ class VersionTableModel(QAbstractTableModel):
         if role == Role.ROW:
             return row
         return None
+
+    def _pending_data(self, row: int, column: int, role: int) -> object:
+        title, state = self._pending[row]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return {0: tr("new"), 1: "", 7: state}.get(column, "")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return title
+        if role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            font.setItalic(True)
+            return font
+        return None
+
+    def set_pending(self, pending: Sequence[tuple[str, str]]) -> None:
+        """Show these not-yet-committed uploads (title, state) above the versions."""
+        pending = list(pending)
+        if len(pending) == len(self._pending):
+            self._pending = pending
+            if pending:
+                self.dataChanged.emit(
+                    self.index(0, 0), self.index(len(pending) - 1, len(COLUMNS) - 1)
+                )
+            return
+        self.beginResetModel()
+        self._pending = pending
+        self.endResetModel()
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(COLUMNS):
@@ -127,15 +158,20 @@ class VersionTableModel(QAbstractTableModel):
         }:
             by_id = {r.info.id: r for r in rows}
             self._rows = [by_id[r.info.id] for r in self._rows]
-            if self._rows:
-                self.dataChanged.emit(
-                    self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1)
-                )
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(self.rowCount() - 1, len(COLUMNS) - 1)
+            )
             return
         self.set_rows(rows)
 
     def row_for_id(self, version_id: str) -> int:
-        return next((i for i, r in enumerate(self._rows) if r.info.id == version_id), -1)
+        found = next((i for i, r in enumerate(self._rows) if r.info.id == version_id), -1)
+        return found if found < 0 else found + len(self._pending)
+
+    def row_for_index(self, position: int) -> int:
+        """The table row of the ``position``-th version as sorted (-1 when there is none)."""
+        return position + len(self._pending) if 0 <= position < len(self._rows) else -1
 
     def version_row(self, row: int) -> VersionRow | None:
+        row -= len(self._pending)
         return self._rows[row] if 0 <= row < len(self._rows) else None

@@ -18,6 +18,7 @@ from desktop_app.gui.models.files import FileTreeModel
 from desktop_app.gui.models.files import Role as FileRole
 from desktop_app.gui.models.metadata import JsonTreeModel
 from desktop_app.gui.widgets.compare import CompareView
+from desktop_app.gui.widgets.drag_out import FileTreeView
 from desktop_app.gui.widgets.lineage import LineageView
 from desktop_app.gui.widgets.overview import OverviewTab
 from desktop_app.gui.widgets.preview import PreviewPane
@@ -48,7 +49,7 @@ class VersionDetail(QTabWidget):
         self.overview.alias_remove_requested.connect(self._on_overview_alias_remove_requested)
 
         self.files_model = FileTreeModel(self)
-        self.files_view = QTreeView()
+        self.files_view = FileTreeView()
         self.files_view.setObjectName("fileTree")
         self.files_view.setModel(self.files_model)
         self.files_view.setUniformRowHeights(True)
@@ -212,6 +213,31 @@ class VersionDetail(QTabWidget):
             other, self._mirror.entries(other_id), current, self._mirror.entries(current.id)
         )
         self.compare.show_diff(diff)
+
+    def selected_paths(self) -> list[str]:
+        """The files selected in the Files tab (a selected folder stands for its files)."""
+        rows = self.files_view.selectionModel().selectedRows()
+        paths: list[str] = []
+        for index in rows:
+            path = index.data(FileRole.ENTRY_PATH)
+            if isinstance(path, str):
+                paths.append(path)
+            else:
+                paths.extend(self._files_under(index))
+        return sorted(set(paths))
+
+    def _files_under(self, folder: QModelIndex) -> list[str]:
+        model, found, stack = self.files_model, [], [folder]
+        while stack:
+            parent = stack.pop()
+            for row in range(model.rowCount(parent)):
+                child = model.index(row, 0, parent)
+                path = child.data(FileRole.ENTRY_PATH)
+                if isinstance(path, str):
+                    found.append(path)
+                else:
+                    stack.append(child)
+        return found
 
     def _selected_file(self) -> str | None:
         return self._selected_entry()[0]
