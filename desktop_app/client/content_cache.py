@@ -67,6 +67,7 @@ class ContentCache:
         self._tmp_dir = root / "tmp"
         self._tmp_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._claimed: set[Path] = set()  # partials a put_resumable of this object writes
         self._last_access = 0
         self._conn = sqlite3.connect(
             root / "index.sqlite3", timeout=30, check_same_thread=False, isolation_level=None
@@ -154,63 +155,104 @@ class ContentCache:
             return existing
         tmp = self._tmp_dir / f"{final.name}.{secrets.token_hex(8)}.part"
         try:
-            written = 0
-            with _BlobFile(tmp, direct) as stream, md5_for(size or 0) as hasher:
-                # A large blob written past the page cache: the writes wait for the disk on
-                # a thread of their own, as the hashing does, while this one reads the next
-                # chunk and writes ``copy_to``.
-                behind = (
-                    _WriteBehind(stream) if direct and isinstance(hasher, BackgroundMd5) else None
+            with _BlobFile(tmp, direct) as stream:
+                written = self._write_verified(
+                    digest, stream, chunks, size, on_bytes, is_cancelled, copy_to, release
                 )
-                try:
-                    for chunk in chunks:
-                        check_cancelled(is_cancelled, f"caching {digest}")
-                        # The chunk's buffer is free again once the threads are done with
-                        # it; this loop is done with it before it asks for the next chunk.
-                        done = _Countdown(1 + (behind is not None), release, chunk)
-                        if behind is None:
-                            stream.write(chunk)
-                        else:
-                            behind.write(chunk, done)
-                        if copy_to is not None:
-                            copy_to.write(chunk)
-                        if isinstance(hasher, BackgroundMd5):
-                            hasher.update(chunk, done)
-                        else:
-                            hasher.update(chunk)
-                            done()
-                        written += len(chunk)
-                        if on_bytes is not None:
-                            on_bytes(len(chunk))
-                finally:
-                    if behind is not None:
-                        behind.finish()
-                check_cancelled(is_cancelled, f"caching {digest}")
-                got = b64_of(hasher)
-                if got != digest or (size is not None and written != size):
-                    expected_size = "" if size is None else f", {size} bytes"
-                    raise IntegrityError(
-                        f"downloaded content for digest {digest} does not match: expected "
-                        f"{digest}{expected_size}, got {got}, {written} bytes; the source is "
-                        "corrupt or changed, try the download again"
-                    )
-                # No fsync: this is a cache. Every entry was verified as it was written, and
-                # a copy out of the cache is verified again unless it is that fresh.
-            final.parent.mkdir(exist_ok=True)
-            with self._lock:
-                os.replace(tmp, final)
-                self._execute(
-                    "INSERT INTO blobs (digest, size, last_access) VALUES (?, ?, ?) "
-                    "ON CONFLICT (digest) DO UPDATE SET size = excluded.size, "
-                    "last_access = excluded.last_access",
-                    (digest, written, self._tick()),
-                )
+            self._install(digest, tmp, written)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+        return final
+
+    def _write_verified(
+        self,
+        digest: str,
+        stream: _BlobFile,
+        chunks: Iterable[Chunk],
+        size: int | None,
+        on_bytes: Callable[[int], None] | None,
+        is_cancelled: CancelCheck | None,
+        copy_to: BinaryIO | None,
+        release: Callable[[Chunk], object] | None,
+        *,
+        done: Iterable[bytes] = (),
+    ) -> int:
+        """Write ``chunks`` to ``stream`` (and ``copy_to``) and check the digest; returns the
+        byte count. ``done``: bytes the file already holds, hashed (and copied) first."""
+        written = 0
+        with md5_for(size or 0) as hasher:
+            for kept in done:
+                check_cancelled(is_cancelled, f"caching {digest}")
+                if copy_to is not None:
+                    copy_to.write(kept)
+                hasher.update(kept)
+                written += len(kept)
+                if on_bytes is not None:
+                    on_bytes(len(kept))
+            # A large blob written past the page cache: the writes wait for the disk on
+            # a thread of their own, as the hashing does, while this one reads the next
+            # chunk and writes ``copy_to``.
+            behind = (
+                _WriteBehind(stream)
+                if stream.direct and isinstance(hasher, BackgroundMd5)
+                else None
+            )
+            try:
+                for chunk in chunks:
+                    check_cancelled(is_cancelled, f"caching {digest}")
+                    # The chunk's buffer is free again once the threads are done with
+                    # it; this loop is done with it before it asks for the next chunk.
+                    countdown = _Countdown(1 + (behind is not None), release, chunk)
+                    if behind is None:
+                        stream.write(chunk)
+                    else:
+                        behind.write(chunk, countdown)
+                    if copy_to is not None:
+                        copy_to.write(chunk)
+                    if isinstance(hasher, BackgroundMd5):
+                        hasher.update(chunk, countdown)
+                    else:
+                        hasher.update(chunk)
+                        countdown()
+                    written += len(chunk)
+                    if on_bytes is not None:
+                        on_bytes(len(chunk))
+            finally:
+                if behind is not None:
+                    behind.finish()
+                # Stopped early (cancel, error): end the source now, which closes its
+                # connection, rather than whenever the garbage collector gets to it.
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+            check_cancelled(is_cancelled, f"caching {digest}")
+            got = b64_of(hasher)
+        if got != digest or (size is not None and written != size):
+            expected_size = "" if size is None else f", {size} bytes"
+            raise IntegrityError(
+                f"downloaded content for digest {digest} does not match: expected "
+                f"{digest}{expected_size}, got {got}, {written} bytes; the source is "
+                "corrupt or changed, try the download again"
+            )
+        # No fsync: this is a cache. Every entry was verified as it was written, and a
+        # copy out of the cache is verified again unless it is that fresh.
+        return written
+
+    def _install(self, digest: str, tmp: Path, size: int) -> None:
+        """Move a verified temp file into place and record it; evict if over the cap."""
+        final = self.blob_path(digest)
+        final.parent.mkdir(exist_ok=True)
+        with self._lock:
+            os.replace(tmp, final)
+            self._execute(
+                "INSERT INTO blobs (digest, size, last_access) VALUES (?, ?, ?) "
+                "ON CONFLICT (digest) DO UPDATE SET size = excluded.size, "
+                "last_access = excluded.last_access",
+                (digest, size, self._tick()),
+            )
         if self.max_bytes >= 0 and self.total_bytes() > self.max_bytes:
             self.evict()
-        return final
 
     def put_into(
         self,
@@ -228,21 +270,10 @@ class ContentCache:
         new object per chunk: at a GiB per second, the page faults of fresh memory cost
         more than the copies.
         """
-        free: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
-        for _ in range(POOL_BUFFERS):
-            free.put(memoryview(mmap.mmap(-1, CHUNK_SIZE)))  # page-aligned, for O_DIRECT
-
-        def lend() -> Iterator[memoryview]:
-            while True:
-                yield free.get()  # waits while every buffer is still being hashed
-
-        def give_back(chunk: Chunk) -> None:
-            if isinstance(chunk, memoryview):
-                free.put(memoryview(chunk.obj))  # the whole buffer, not the filled part
-
+        chunks, give_back = _lend_buffers(fill)
         return self.put_stream(
             digest,
-            fill(lend()),
+            chunks,
             size=size,
             on_bytes=on_bytes,
             is_cancelled=is_cancelled,
@@ -250,6 +281,116 @@ class ContentCache:
             release=give_back,
             direct=True,
         )
+
+    def partial_path(self, digest: str) -> Path:
+        """Where :meth:`put_resumable` keeps the bytes of ``digest`` received so far."""
+        return self._tmp_dir / f"{b64_to_hex(digest)}.partial"
+
+    def put_resumable(
+        self,
+        digest: str,
+        read_from: Callable[[int], Iterable[Chunk]],
+        *,
+        size: int,
+        fill: Callable[[Iterator[memoryview]], Iterable[memoryview]] | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+        is_cancelled: CancelCheck | None = None,
+        copy_to: BinaryIO | None = None,
+    ) -> Path:
+        """:meth:`put_stream` whose bytes survive a cancel, a failure or a crash.
+
+        The bytes go to ``tmp/<hex>.partial`` (one name per digest), which stays when the
+        transfer stops; the next call for the digest hashes what it holds and asks
+        ``read_from(offset)`` only for the rest (an HTTP ``Range``). ``fill``, when given,
+        is used instead of ``read_from(0)`` for a transfer that starts from zero (as
+        :meth:`put_into`). The whole blob is verified before it becomes visible; a partial
+        longer than ``size``, or one that ends in a mismatch, is discarded and the blob
+        fetched again from zero, once. A bad source (a mismatch from zero) leaves no
+        partial. ``copy_to`` receives every byte, those of the partial first. When another
+        writer (thread or process) holds the partial, this works as :meth:`put_stream`.
+        Partials nobody finishes go with the other stale temp files after a day.
+        """
+        if copy_to is None and (existing := self.path_for(digest)) is not None:
+            return existing
+        with _PartialClaim(self.partial_path(digest), self._claimed, self._lock) as claim:
+            if not claim.held:
+                chunks, release = (read_from(0), None) if fill is None else _lend_buffers(fill)
+                return self.put_stream(
+                    digest,
+                    chunks,
+                    size=size,
+                    on_bytes=on_bytes,
+                    is_cancelled=is_cancelled,
+                    copy_to=copy_to,
+                    release=release,
+                    direct=fill is not None,
+                )
+            start = claim.size()
+            if start > size:
+                start = 0  # not this blob's bytes: truncated below
+            try:
+                return self._finish_partial(
+                    digest,
+                    claim.path,
+                    start,
+                    read_from,
+                    fill,
+                    size,
+                    on_bytes,
+                    is_cancelled,
+                    copy_to,
+                )
+            except IntegrityError:
+                if start == 0:
+                    claim.discard()
+                    raise
+            # The kept bytes were wrong (a crash of the machine can leave zeros): from zero,
+            # into the same file (truncated), which this claim still locks.
+            if copy_to is not None:
+                copy_to.seek(0)
+                copy_to.truncate()
+            try:
+                return self._finish_partial(
+                    digest, claim.path, 0, read_from, fill, size, on_bytes, is_cancelled, copy_to
+                )
+            except IntegrityError:
+                claim.discard()
+                raise
+
+    def _finish_partial(
+        self,
+        digest: str,
+        path: Path,
+        start: int,
+        read_from: Callable[[int], Iterable[Chunk]],
+        fill: Callable[[Iterator[memoryview]], Iterable[memoryview]] | None,
+        size: int,
+        on_bytes: Callable[[int], None] | None,
+        is_cancelled: CancelCheck | None,
+        copy_to: BinaryIO | None,
+    ) -> Path:
+        release: Callable[[Chunk], object] | None = None
+        chunks: Iterable[Chunk]
+        if start == size:
+            chunks = ()  # all there: a crash came between the last write and the rename
+        elif start == 0 and fill is not None:
+            chunks, release = _lend_buffers(fill)
+        else:
+            chunks = read_from(start)
+        with _BlobFile(path, direct=start == 0, keep=start) as stream:
+            written = self._write_verified(
+                digest,
+                stream,
+                chunks,
+                size,
+                on_bytes,
+                is_cancelled,
+                copy_to,
+                release,
+                done=_read_prefix(path, start),
+            )
+        self._install(digest, path, written)
+        return self.blob_path(digest)
 
     def put_many(self, blobs: Sequence[tuple[str, bytes]]) -> dict[str, Path]:
         """Store many small blobs ``(digest, bytes)``, each verified, in one transaction."""
@@ -336,6 +477,15 @@ class ContentCache:
             rows = self._conn.execute("SELECT DISTINCT digest FROM pins").fetchall()
         return {str(row[0]) for row in rows}
 
+    def pinned_bytes(self, exclude: Iterable[str] = ()) -> int:
+        """Bytes of the cached blobs some key pins, leaving out the ``exclude`` digests."""
+        skip = set(exclude)
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT digest, size FROM blobs WHERE digest IN (SELECT digest FROM pins)"
+            ).fetchall()
+        return sum(int(size) for digest, size in rows if digest not in skip)
+
     def evict(self, target_bytes: int | None = None) -> int:
         """Remove least recently used unpinned blobs until at most ``target_bytes`` remain.
 
@@ -413,8 +563,18 @@ class _BlobFile:
     pages are slower to fill than a disk is to write.
     """
 
-    def __init__(self, path: Path, direct: bool) -> None:
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_BINARY, 0o666)
+    def __init__(self, path: Path, direct: bool, *, keep: int | None = None) -> None:
+        if keep is None:
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_BINARY, 0o666)
+        else:
+            # A partial: the first ``keep`` bytes stay, writing goes on after them.
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | _OPEN_BINARY, 0o666)
+            try:
+                os.ftruncate(self._fd, keep)
+                os.lseek(self._fd, keep, os.SEEK_SET)
+            except BaseException:
+                os.close(self._fd)
+                raise
         self._direct = False
         if direct and _O_DIRECT and sys.platform.startswith("linux"):
             with contextlib.suppress(OSError):  # e.g. EINVAL where the file system cannot
@@ -423,6 +583,11 @@ class _BlobFile:
 
     def __enter__(self) -> _BlobFile:
         return self
+
+    @property
+    def direct(self) -> bool:
+        """Whether writes still bypass the page cache."""
+        return self._direct
 
     def __exit__(self, *exc_info: object) -> None:
         os.close(self._fd)
@@ -507,6 +672,111 @@ class _WriteBehind:
             self._thread.join()
         if self._error is not None:
             raise self._error
+
+
+class _PartialClaim:
+    """The right to write one partial file: only one writer per digest at a time.
+
+    Threads of this process see each other in ``claimed``; other processes through an
+    exclusive ``flock`` on the file where there is one (on other systems a second process
+    may write the same partial, and its digest check then fails and starts over).
+    """
+
+    def __init__(self, path: Path, claimed: set[Path], lock: threading.RLock) -> None:
+        self.path = path
+        self._claimed = claimed
+        self._lock = lock
+        self._fd: int | None = None
+        self.held = False
+
+    def __enter__(self) -> _PartialClaim:
+        with self._lock:
+            if self.path in self._claimed:
+                return self
+            self._claimed.add(self.path)
+        self.held = True
+        try:
+            self._lock_file()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _lock_file(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: threads of this process only
+            return
+        fd = os.open(self.path, os.O_RDONLY | os.O_CREAT | _OPEN_BINARY, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # The holder before us may have renamed its file into the cache meanwhile.
+            if os.fstat(fd).st_ino != os.stat(self.path).st_ino:
+                raise BlockingIOError
+        except OSError:
+            os.close(fd)
+            self.release()
+            return
+        self._fd = fd
+
+    def size(self) -> int:
+        """Bytes the partial holds (0 when there is none)."""
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def discard(self) -> None:
+        """Remove the partial's bytes (they are not the blob's)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    def release(self) -> None:
+        with self._lock:
+            self._claimed.discard(self.path)
+        self.held = False
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self.held:
+            return
+        if self.size() == 0:
+            self.discard()  # nothing received: no empty file left behind
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self.release()
+
+
+def _lend_buffers(
+    fill: Callable[[Iterator[memoryview]], Iterable[memoryview]],
+) -> tuple[Iterable[memoryview], Callable[[Chunk], None]]:
+    """The chunks ``fill`` yields into a few lent buffers, and the call giving one back."""
+    free: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
+    for _ in range(POOL_BUFFERS):
+        free.put(memoryview(mmap.mmap(-1, CHUNK_SIZE)))  # page-aligned, for O_DIRECT
+
+    def lend() -> Iterator[memoryview]:
+        while True:
+            yield free.get()  # waits while every buffer is still being hashed
+
+    def give_back(chunk: Chunk) -> None:
+        if isinstance(chunk, memoryview):
+            free.put(memoryview(chunk.obj))  # the whole buffer, not the filled part
+
+    return fill(lend()), give_back
+
+
+def _read_prefix(path: Path, length: int) -> Iterator[bytes]:
+    """The first ``length`` bytes of ``path``, in chunks."""
+    if length == 0:
+        return
+    with open(path, "rb") as stream:
+        left = length
+        while left and (chunk := stream.read(min(CHUNK_SIZE, left))):
+            left -= len(chunk)
+            yield chunk
+    if left:
+        raise IntegrityError(f"the partial download {path} shrank while it was read; try again")
 
 
 def _read_chunks(stream: BinaryIO) -> Iterator[bytes]:

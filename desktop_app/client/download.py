@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -18,6 +18,7 @@ from desktop_app.client.hashing import run_parallel
 from desktop_app.client.materialize import Fetch, FileToPlace, materialize
 from desktop_app.client.progress import CancelCheck, ProgressCallback, Throttle, check_cancelled
 from desktop_app.client.references import fetch_reference
+from desktop_app.client.units import format_size
 from desktop_app.client.upload import SMALL_BLOB_BYTES, group_for_upload
 from desktop_app.core.errors import ValidationError
 from desktop_app.core.manifest import ManifestEntry
@@ -49,21 +50,108 @@ def version_entries(backend: Backend, version_id: str) -> list[ManifestEntry]:
 
 
 def select_entries(
-    entries: Sequence[ManifestEntry], path_prefix: str | None
+    entries: Sequence[ManifestEntry], paths: str | Collection[str] | None
 ) -> list[ManifestEntry]:
-    """The entries under ``path_prefix`` (a folder or a file path); all when None."""
+    """The entries at or under any of ``paths`` (file or folder paths); all when None or
+    empty. A path that names no file or folder of the version is a ValidationError."""
     for entry in entries:
         validate_entry_path(entry.path)  # never trust a manifest from elsewhere
-    if not path_prefix:
+    if isinstance(paths, str):
+        paths = [paths]
+    if not paths:
         return list(entries)
-    prefix = path_prefix.rstrip("/")
-    chosen = [e for e in entries if e.path == prefix or e.path.startswith(prefix + "/")]
-    if not chosen:
+    wanted = {path.rstrip("/"): path for path in paths}
+    found: set[str] = set()
+    chosen = []
+    for entry in entries:
+        # The entry itself and each folder above it, so the cost does not grow with paths.
+        parts = entry.path.split("/")
+        hits = [p for i in range(len(parts), 0, -1) if (p := "/".join(parts[:i])) in wanted]
+        if hits:
+            chosen.append(entry)
+            found.update(hits)
+    missing = [wanted[path] for path in wanted if path not in found]
+    if missing:
+        names = ", ".join(repr(path) for path in sorted(missing))
+        what = "file or folder" if len(missing) == 1 else "files or folders"
         raise ValidationError(
-            f"the version has no file or folder {path_prefix!r}; "
-            "`artifact-desk files REF` lists its paths"
+            f"the version has no {what} {names}; `artifact-desk files REF` lists its paths"
         )
     return chosen
+
+
+class _BlobFetcher:
+    """Fetches blobs into the content cache, verified: small ones in batches, large ones
+    streamed and resumable (their bytes survive a cancel, a failure or a crash)."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        project: str,
+        cache: ContentCache,
+        sizes: Mapping[str, int],
+        found: dict[str, Path],
+        on_bytes: Callable[[int], None],
+    ) -> None:
+        self._backend = backend
+        self._project = project
+        self._cache = cache
+        self._sizes = sizes
+        self._found = found  # digest -> cached path, filled as blobs arrive
+        self._on_bytes = on_bytes
+
+    def large(self, digest: str, should_stop: CancelCheck, copy_to: BinaryIO | None) -> None:
+        """Stream one blob into the cache (and into ``copy_to``, in the same pass)."""
+        backend, project = self._backend, self._project
+
+        def read_from(start: int) -> Iterator[bytes]:
+            return backend.read_blob(project, digest, start=start)
+
+        self._found[digest] = self._cache.put_resumable(
+            digest,
+            read_from,
+            size=self._sizes[digest],
+            fill=(
+                partial(backend.read_blob_into, project, digest)
+                if isinstance(backend, ReadsBlobsInto)
+                else None
+            ),
+            on_bytes=self._on_bytes,
+            is_cancelled=should_stop,
+            copy_to=copy_to,
+        )
+
+    def group(self, group: list[str], should_stop: CancelCheck) -> None:
+        """Fetch a group from :func:`group_for_upload`: one large blob or a batch of small."""
+        check_cancelled(should_stop, "the download")
+        if len(group) == 1 and self._sizes[group[0]] > SMALL_BLOB_BYTES:
+            self.large(group[0], should_stop, None)
+            return
+        self._found.update(
+            self._cache.put_many(list(self._backend.read_blobs(self._project, group)))
+        )
+        self._on_bytes(sum(self._sizes[digest] for digest in group))
+
+    def fetch_all(
+        self, digests: Collection[str], workers: int, is_cancelled: CancelCheck | None
+    ) -> None:
+        groups = group_for_upload(sorted(digests), dict(self._sizes))
+        run_parallel(groups, self.group, workers=workers, is_cancelled=is_cancelled)
+
+
+def _cached_or_missing(
+    cache: ContentCache, sizes: Mapping[str, int], local: dict[str, Path]
+) -> dict[str, int]:
+    """Add what the cache holds to ``local``; returns the digests and sizes still missing."""
+    missing: dict[str, int] = {}
+    for digest, size in sizes.items():
+        if digest not in local:
+            found = cache.path_for(digest)  # also marks it recently used
+            if found is not None:
+                local[digest] = found
+            else:
+                missing[digest] = size
+    return missing
 
 
 def download_version(
@@ -72,26 +160,26 @@ def download_version(
     root: Path,
     cache: ContentCache,
     *,
+    paths: Collection[str] | None = None,
     path_prefix: str | None = None,
     hash_cache: HashCache | None = None,
     workers: int = 4,
     on_progress: ProgressCallback | None = None,
     is_cancelled: CancelCheck | None = None,
 ) -> DownloadReport:
-    """Place the version's files (or those under ``path_prefix``) under ``root``."""
-    entries = select_entries(version_entries(backend, version.id), path_prefix)
+    """Place the version's files under ``root``: all of them, or those at or under any of
+    ``paths`` (file or folder paths). ``path_prefix`` is one more such path.
+
+    A large blob interrupted midway (cancel, failure, crash) continues from the bytes the
+    cache kept on the next call, with an HTTP ``Range``, instead of from zero.
+    """
+    wanted = [*(paths or ()), *([path_prefix] if path_prefix else [])]
+    entries = select_entries(version_entries(backend, version.id), wanted)
     project = version.project
     references = [entry for entry in entries if entry.ref is not None]
     sizes = {entry.digest: entry.size or 0 for entry in entries if entry.ref is None}
     local = backend.local_blob_paths(project, sorted(sizes))
-    to_fetch: dict[str, int] = {}
-    for digest, size in sizes.items():
-        if digest not in local:
-            found = cache.path_for(digest)
-            if found is not None:
-                local[digest] = found
-            else:
-                to_fetch[digest] = size
+    to_fetch = _cached_or_missing(cache, sizes, local)
     throttle = Throttle(on_progress, sum(to_fetch.values()) + sum(e.size or 0 for e in entries))
     placed = [FileToPlace(e.path, e.digest, e.size or 0) for e in entries if e.ref is None]
     for entry in references:
@@ -103,40 +191,12 @@ def download_version(
     # write that would wait for the first). Nothing becomes visible before it is verified.
     uses = Counter(file.digest for file in placed)
     streamed = {d for d, size in to_fetch.items() if size > SMALL_BLOB_BYTES and uses[d] == 1}
-
-    def fetch_large(digest: str, should_stop: CancelCheck, copy_to: BinaryIO | None) -> None:
-        if isinstance(backend, ReadsBlobsInto):
-            local[digest] = cache.put_into(
-                digest,
-                partial(backend.read_blob_into, project, digest),
-                size=to_fetch[digest],
-                on_bytes=throttle.add,
-                is_cancelled=should_stop,
-                copy_to=copy_to,
-            )
-            return
-        local[digest] = cache.put_stream(
-            digest,
-            backend.read_blob(project, digest),
-            size=to_fetch[digest],
-            on_bytes=throttle.add,
-            is_cancelled=should_stop,
-            copy_to=copy_to,
-        )
-
-    def fetch(group: list[str], should_stop: CancelCheck) -> None:
-        check_cancelled(should_stop, "the download")
-        if len(group) == 1 and to_fetch[group[0]] > SMALL_BLOB_BYTES:
-            fetch_large(group[0], should_stop, None)
-            return
-        local.update(cache.put_many(list(backend.read_blobs(project, group))))
-        throttle.add(sum(to_fetch[digest] for digest in group))
+    fetcher = _BlobFetcher(backend, project, cache, to_fetch, local, throttle.add)
 
     def fetch_into(digest: str) -> Fetch:
-        return lambda out, should_stop: fetch_large(digest, should_stop, out)
+        return lambda out, should_stop: fetcher.large(digest, should_stop, out)
 
-    groups = group_for_upload(sorted(to_fetch.keys() - streamed), to_fetch)
-    run_parallel(groups, fetch, workers=workers, is_cancelled=is_cancelled)
+    fetcher.fetch_all(to_fetch.keys() - streamed, workers, is_cancelled)
     new_folders = [folder for folder in (root, *root.parents) if not folder.exists()]
     try:
         report = materialize(
@@ -159,8 +219,7 @@ def download_version(
         raise
     # Files that already held the right bytes were skipped; their blobs still go to the
     # cache, as every fetched blob does.
-    skipped = [[digest] for digest in sorted(streamed - local.keys())]
-    run_parallel(skipped, fetch, workers=workers, is_cancelled=is_cancelled)
+    fetcher.fetch_all(streamed - local.keys(), workers, is_cancelled)
     throttle.add(sum(f.size for f in placed))
     throttle.finish()
     return DownloadReport(
@@ -170,6 +229,51 @@ def download_version(
         skipped=report.skipped,
         bytes_fetched=sum(to_fetch.values()),
     )
+
+
+def cache_version(
+    backend: Backend,
+    version: VersionInfo,
+    cache: ContentCache,
+    *,
+    workers: int = 4,
+    on_progress: ProgressCallback | None = None,
+    is_cancelled: CancelCheck | None = None,
+) -> set[str]:
+    """Fetch the version's file contents into the cache without placing any file; returns
+    every content digest of the version, for ``cache.pin(version.id, digests)``.
+
+    Contents the backend keeps on this machine (the embedded store) are not copied: they
+    are available offline already, and their digests are returned all the same.
+    References (files outside the store, by URI) are not fetched; a download reads them.
+    Raises ValidationError when the contents cannot fit under the cache's limit beside
+    what other versions pin, since the first would be evicted before the pin is taken.
+    """
+    entries = select_entries(version_entries(backend, version.id), None)
+    sizes = {entry.digest: entry.size or 0 for entry in entries if entry.ref is None}
+    local = backend.local_blob_paths(version.project, sorted(sizes))
+    remote = {digest: size for digest, size in sizes.items() if digest not in local}
+    _check_room(cache, version, remote)
+    to_fetch = _cached_or_missing(cache, remote, local)
+    throttle = Throttle(on_progress, sum(to_fetch.values()))
+    fetcher = _BlobFetcher(backend, version.project, cache, to_fetch, local, throttle.add)
+    fetcher.fetch_all(to_fetch.keys(), workers, is_cancelled)
+    throttle.finish()
+    return set(sizes)
+
+
+def _check_room(cache: ContentCache, version: VersionInfo, sizes: Mapping[str, int]) -> None:
+    if cache.max_bytes < 0:
+        return
+    needed = sum(sizes.values())
+    pinned = cache.pinned_bytes(exclude=sizes.keys())
+    if needed + pinned > cache.max_bytes:
+        raise ValidationError(
+            f"keeping {version.qualified_name} offline needs {format_size(needed)} in the "
+            f"download cache, but its limit is {format_size(cache.max_bytes)} and "
+            f"{format_size(pinned)} of it is kept for other versions; raise the cache "
+            "limit in Settings or stop keeping other versions offline"
+        )
 
 
 def _remove_empty_folders(top: Path) -> None:

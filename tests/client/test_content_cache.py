@@ -268,3 +268,142 @@ def test_put_into_a_cancel_midway_leaves_nothing(cache: ContentCache) -> None:
             is_cancelled=lambda: len(seen) >= 5,
         )
     assert stored_files(cache.root) == []
+
+
+# -- put_resumable: partial bytes kept across a cancel, a failure or a crash ----------------
+
+RESUMABLE = os.urandom(3 << 20) + b"end"
+
+
+class Source:
+    """``read_from(start)`` over RESUMABLE (or other bytes), recording each start."""
+
+    def __init__(self, data: bytes = RESUMABLE, *, fail_at: int | None = None) -> None:
+        self.data = data
+        self.fail_at = fail_at
+        self.starts: list[int] = []
+
+    def __call__(self, start: int) -> Iterator[bytes]:
+        self.starts.append(start)
+        for offset in range(start, len(self.data), 1 << 20):
+            if self.fail_at is not None and offset >= self.fail_at:
+                raise ConnectionError("network down")
+            yield self.data[offset : offset + (1 << 20)]
+
+
+def put(cache: ContentCache, source: Source, **kwargs: object) -> Path:
+    return cache.put_resumable(
+        md5_b64(RESUMABLE),
+        source,
+        size=len(RESUMABLE),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_put_resumable_keeps_the_bytes_of_a_failure_and_goes_on_from_them(
+    cache: ContentCache, tmp_path: Path
+) -> None:
+    with pytest.raises(ConnectionError):
+        put(cache, Source(fail_at=2 << 20))
+    partial = cache.partial_path(md5_b64(RESUMABLE))
+    assert partial.stat().st_size == 2 << 20
+    assert not cache.contains(md5_b64(RESUMABLE))
+
+    source, seen = Source(), []
+    with open(tmp_path / "copy.bin", "wb") as copy:
+        path = put(cache, source, copy_to=copy, on_bytes=seen.append)
+
+    assert source.starts == [2 << 20]
+    assert path.read_bytes() == RESUMABLE
+    assert (tmp_path / "copy.bin").read_bytes() == RESUMABLE  # the kept bytes copied too
+    assert sum(seen) == len(RESUMABLE)
+    assert not partial.exists()
+    assert list((cache.root / "tmp").iterdir()) == []
+
+
+def test_put_resumable_keeps_the_bytes_of_a_cancel(cache: ContentCache) -> None:
+    seen: list[int] = []
+    with pytest.raises(CancelledError):
+        put(cache, Source(), on_bytes=seen.append, is_cancelled=lambda: len(seen) >= 2)
+    assert cache.partial_path(md5_b64(RESUMABLE)).stat().st_size == 2 << 20
+
+    source = Source()
+    assert put(cache, source).read_bytes() == RESUMABLE
+    assert source.starts == [2 << 20]
+
+
+def test_put_resumable_with_a_complete_partial_asks_for_nothing(cache: ContentCache) -> None:
+    cache.partial_path(md5_b64(RESUMABLE)).write_bytes(RESUMABLE)  # crashed before the rename
+    source = Source()
+    assert put(cache, source).read_bytes() == RESUMABLE
+    assert source.starts == []
+
+
+def test_put_resumable_discards_a_wrong_or_too_long_partial(cache: ContentCache) -> None:
+    partial = cache.partial_path(md5_b64(RESUMABLE))
+    partial.write_bytes(b"\0" * (1 << 20))  # zeros, as a machine crash can leave
+    source = Source()
+    assert put(cache, source).read_bytes() == RESUMABLE
+    assert source.starts == [1 << 20, 0]
+
+    cache.remove(md5_b64(RESUMABLE))
+    partial.write_bytes(RESUMABLE + b"more")
+    source = Source()
+    assert put(cache, source).read_bytes() == RESUMABLE
+    assert source.starts == [0]
+    assert not partial.exists()
+
+
+def test_put_resumable_from_a_bad_source_leaves_no_partial(cache: ContentCache) -> None:
+    bad = Source(RESUMABLE[:-3] + b"END")
+    with pytest.raises(IntegrityError):
+        put(cache, bad)
+    assert bad.starts == [0]
+    assert stored_files(cache.root) == []
+
+
+def test_put_resumable_uses_fill_from_zero_and_read_from_after(cache: ContentCache) -> None:
+    digest = md5_b64(RESUMABLE)
+    with pytest.raises(CancelledError):
+        cache.put_resumable(
+            digest,
+            Source(),
+            size=len(RESUMABLE),
+            fill=fill_from(RESUMABLE, used := []),
+            is_cancelled=lambda: len(used) >= 2,
+        )
+    kept = cache.partial_path(digest).stat().st_size
+    assert 0 < kept < len(RESUMABLE)
+
+    source = Source()
+    path = cache.put_resumable(digest, source, size=len(RESUMABLE), fill=fill_from(RESUMABLE, []))
+    assert path.read_bytes() == RESUMABLE
+    assert source.starts == [kept]
+
+
+def test_put_resumable_while_another_writer_holds_the_partial(cache: ContentCache) -> None:
+    digest = md5_b64(RESUMABLE)
+    partial = cache.partial_path(digest)
+    inner: list[Path] = []
+
+    class Reentrant(Source):
+        def __call__(self, start: int) -> Iterator[bytes]:
+            if not inner:  # a second writer of the same digest, while this one holds it
+                inner.append(put(cache, Source()))
+                assert not partial.exists() or partial.stat().st_size == 0
+            yield from super().__call__(start)
+
+    assert put(cache, Reentrant()).read_bytes() == RESUMABLE
+    assert inner[0].read_bytes() == RESUMABLE
+    assert list((cache.root / "tmp").iterdir()) == []
+
+
+def test_a_stale_partial_goes_with_the_other_temp_files(tmp_path: Path) -> None:
+    with ContentCache(tmp_path / "c", max_bytes=1 << 30) as cache:
+        with pytest.raises(ConnectionError):
+            put(cache, Source(fail_at=1 << 20))
+        partial = cache.partial_path(md5_b64(RESUMABLE))
+    day_ago = partial.stat().st_mtime - 2 * 24 * 3600
+    os.utime(partial, (day_ago, day_ago))
+    with ContentCache(tmp_path / "c", max_bytes=1 << 30):
+        assert not partial.exists()
