@@ -6,10 +6,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from drop_events import (
+    COPY,
+    center_of,
+    drag_enter,
+    drag_move,
+    drop,
+    empty_point,
+    file_mime,
+    mime_of,
+)
 from gui_data import PROJECT, seed_workspace
-from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QTreeView, QWidget
+from PySide6.QtCore import QMimeData, QPoint, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QTreeView, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop_app.backends.local import LocalBackend
@@ -23,10 +33,6 @@ from desktop_app.gui.drop import (
     local_paths,
 )
 from desktop_app.gui.models.project_tree import ArtifactFilterProxy, ProjectTreeModel
-
-COPY = Qt.DropAction.CopyAction
-LEFT = Qt.MouseButton.LeftButton
-NO_KEYS = Qt.KeyboardModifier.NoModifier
 
 
 @pytest.fixture
@@ -70,51 +76,6 @@ def dropped(tmp_path: Path) -> list[Path]:
     single = tmp_path / "drop" / "labels.csv"
     single.write_text("file,label\n")
     return [folder, single]
-
-
-def mime_of(*urls: QUrl) -> QMimeData:
-    mime = QMimeData()
-    mime.setUrls(list(urls))
-    return mime
-
-
-def file_mime(paths: list[Path]) -> QMimeData:
-    return mime_of(*(QUrl.fromLocalFile(str(path)) for path in paths))
-
-
-def center_of(tree: QTreeView, key: tuple[str, ...]) -> QPoint:
-    proxy = tree.model()
-    assert isinstance(proxy, ArtifactFilterProxy)
-    source = proxy.sourceModel()
-    assert isinstance(source, ProjectTreeModel)
-    index = proxy.mapFromSource(source.index_for_key(key))
-    assert index.isValid(), key
-    return tree.visualRect(index).center()
-
-
-def empty_point(tree: QTreeView) -> QPoint:
-    point = QPoint(20, tree.viewport().height() - 5)
-    assert tree.indexAt(point) == QModelIndex()
-    return point
-
-
-def drag_enter(widget: QWidget, mime: QMimeData, pos: QPoint) -> QDragEnterEvent:
-    event = QDragEnterEvent(pos, COPY, mime, LEFT, NO_KEYS)
-    QApplication.sendEvent(widget, event)
-    return event
-
-
-def drag_move(widget: QWidget, mime: QMimeData, pos: QPoint) -> QDragMoveEvent:
-    event = QDragMoveEvent(pos, COPY, mime, LEFT, NO_KEYS)
-    QApplication.sendEvent(widget, event)
-    return event
-
-
-def drop(widget: QWidget, mime: QMimeData, pos: QPoint) -> QDropEvent:
-    """The drop alone; Qt sends it to the widget that accepted the drag's enter event."""
-    event = QDropEvent(QPointF(pos), COPY, mime, LEFT, NO_KEYS)
-    QApplication.sendEvent(widget, event)
-    return event
 
 
 def drag_and_drop(widget: QWidget, mime: QMimeData, pos: QPoint) -> QDropEvent:

@@ -1,0 +1,236 @@
+"""Transfers through the real window: drops become versions, clicks become downloads,
+pins fill the cache, and an upload made offline goes up when the server is back."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from drop_events import center_of, drop_files
+from gui_data import PROJECT, Workspace, seed_workspace
+from live_server import run_live_server
+from PySide6.QtCore import QUrl
+from PySide6.QtWidgets import QLabel, QPushButton
+from pytestqt.qtbot import QtBot
+from test_offline import log_in
+
+from desktop_app.backends.http import HttpBackend
+from desktop_app.backends.local import LocalBackend
+from desktop_app.client.content_cache import ContentCache
+from desktop_app.client.download import version_entries
+from desktop_app.client.paths import AppPaths
+from desktop_app.client.transfers import JobState
+from desktop_app.gui import build_main_window
+from desktop_app.gui.main_window import MainWindow
+from desktop_app.gui.transfer_session import TransferSession
+from desktop_app.gui.widgets.new_version_dialog import NewVersionDialog
+
+
+@pytest.fixture
+def workspace() -> Iterator[tuple[LocalBackend, Workspace]]:
+    paths = AppPaths.from_env().ensure()
+    backend = LocalBackend(paths.store_dir)
+    yield backend, seed_workspace(backend, raw_versions=2)
+    backend.close()
+
+
+def open_window(qtbot: QtBot) -> MainWindow:
+    window = build_main_window(poll_ms=100, retry_ms=(100, 400))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    status = window.findChild(QLabel, "connectionStatus")
+    qtbot.waitUntil(lambda: status.text().startswith("Online"), timeout=10_000)
+    return window
+
+
+def transfers_of(window: MainWindow) -> TransferSession:
+    session = window.findChild(TransferSession)
+    assert session is not None
+    return session
+
+
+def wait_for_job(qtbot: QtBot, window: MainWindow, state: JobState, count: int = 1) -> None:
+    model = window.transfers.model
+    qtbot.waitUntil(
+        lambda: sum(1 for job in model.jobs() if job.state is state) >= count, timeout=20_000
+    )
+
+
+def folder_to_drop(tmp_path: Path) -> Path:
+    folder = tmp_path / "new-images"
+    (folder / "images").mkdir(parents=True)
+    (folder / "images" / "100.png").write_bytes(b"\x89PNG new image")
+    (folder / "labels.csv").write_text("file,label\n100.png,dog\n")
+    return folder
+
+
+def test_dropping_a_folder_on_an_artifact_makes_its_next_version(
+    qtbot: QtBot, tmp_path: Path, workspace: tuple[LocalBackend, Workspace]
+) -> None:
+    backend, _ws = workspace
+    window = open_window(qtbot)
+    folder = folder_to_drop(tmp_path)
+    viewport = window.tree.viewport()
+    window.tree.expandAll()
+    drop_files(viewport, [folder], center_of(window.tree, (PROJECT, "dataset", "raw-images")))
+
+    dialog = window.findChild(NewVersionDialog, "newVersionDialog")
+    assert dialog is not None
+    summary = dialog.findChild(QLabel, "uploadSummary")
+    qtbot.waitUntil(lambda: "2 files" in summary.text(), timeout=10_000)
+    assert "new" in summary.text()
+    upload = dialog.findChild(QPushButton, "newVersionUpload")
+    assert upload.isEnabled()
+    upload.click()
+
+    wait_for_job(qtbot, window, JobState.DONE)
+    versions = backend.list_versions(PROJECT, "raw-images")
+    assert [v.index for v in versions] == [0, 1, 2]
+    newest = versions[-1]
+    assert sorted(e.path for e in version_entries(backend, newest.id)) == [
+        "images/100.png",
+        "labels.csv",
+    ]
+    # The window syncs by itself and lists the new version first.
+    window.browse.select_artifact(PROJECT, "raw-images")
+    qtbot.waitUntil(lambda: window.browse.version_model.rowCount() == 3, timeout=10_000)
+    window.close()
+
+
+def test_dropping_files_on_a_type_makes_a_new_artifact_of_that_type(
+    qtbot: QtBot, tmp_path: Path, workspace: tuple[LocalBackend, Workspace]
+) -> None:
+    backend, _ws = workspace
+    window = open_window(qtbot)
+    weights = tmp_path / "weights.safetensors"
+    weights.write_bytes(b"w" * 5000)
+    window.tree.expandAll()
+    drop_files(window.tree.viewport(), [weights], center_of(window.tree, (PROJECT, "model")))
+    dialog = window.findChild(NewVersionDialog, "newVersionDialog")
+    assert dialog is not None
+    assert dialog.spec().type == "model"
+    assert dialog.spec().project == PROJECT
+    assert dialog.spec().name == "weights"
+    dialog.accept()
+    wait_for_job(qtbot, window, JobState.DONE)
+    made = backend.list_versions(PROJECT, "weights")
+    assert len(made) == 1
+    assert made[0].type == "model"
+    window.close()
+
+
+def test_identical_content_is_announced_before_upload(
+    qtbot: QtBot, tmp_path: Path, workspace: tuple[LocalBackend, Workspace]
+) -> None:
+    backend, ws = workspace
+    window = open_window(qtbot)
+    corpus = ws.versions["corpus:v0"]
+    again = tmp_path / "text.txt"
+    again.write_bytes(b"hello world\n" * 10)  # the same bytes as corpus:v0
+    window.browse.select_version(corpus.id)
+    dialog = transfers_of(window).start_upload([again])
+    summary = dialog.findChild(QLabel, "uploadSummary")
+    qtbot.waitUntil(lambda: "identical to v0" in summary.text(), timeout=10_000)
+    dialog.accept()
+    wait_for_job(qtbot, window, JobState.DONE)
+    assert len(backend.list_versions("nlp", "corpus")) == 1
+    window.close()
+
+
+def test_download_and_selected_files_land_in_the_chosen_folder(
+    qtbot: QtBot, tmp_path: Path, workspace: tuple[LocalBackend, Workspace]
+) -> None:
+    _backend, ws = workspace
+    window = open_window(qtbot)
+    session = transfers_of(window)
+    target = tmp_path / "downloads"
+    target.mkdir()
+    asked: list[Path] = []
+
+    def ask(_title: str, start: Path) -> Path:
+        asked.append(start)
+        return target
+
+    session.actions.ask_folder = ask
+    split = ws.versions["train-split:v1"]
+    window.browse.select_version(split.id)
+    window.menu_actions.download.trigger()
+    wait_for_job(qtbot, window, JobState.DONE)
+    root = target / "train-split:v1"
+    assert sorted(p.name for p in root.iterdir()) == ["train.jsonl", "val.jsonl"]
+    assert (root / "train.jsonl").read_bytes() == b'{"n": 1}' * 20
+    # Only the chosen folder was touched.
+    assert sorted(p.name for p in target.iterdir()) == ["train-split:v1"]
+
+    # Selected files, from the Files tab; the folder asked for starts where the last one was.
+    qtbot.waitUntil(lambda: window.detail.files_model.rowCount() == 2, timeout=10_000)
+    window.detail.select_file("val.jsonl")
+    window.menu_actions.download_files.trigger()
+    wait_for_job(qtbot, window, JobState.DONE, count=2)
+    assert asked[-1] == target
+    window.close()
+
+
+def test_open_fetches_the_file_and_hands_it_to_the_system(
+    qtbot: QtBot, workspace: tuple[LocalBackend, Workspace]
+) -> None:
+    _backend, ws = workspace
+    window = open_window(qtbot)
+    opened: list[QUrl] = []
+    transfers_of(window).actions.open_url = lambda url: opened.append(url) or True
+    report = ws.versions["eval-report:v0"]
+    window.browse.select_version(report.id)
+    qtbot.waitUntil(lambda: window.detail.files_model.rowCount() == 1, timeout=10_000)
+    index = window.detail.select_file("report.json")
+    window.detail.files_view.doubleClicked.emit(index)
+    qtbot.waitUntil(lambda: len(opened) == 1, timeout=20_000)
+    path = Path(opened[0].toLocalFile())
+    assert path.name == "report.json"
+    assert path.read_bytes() == b'{"accuracy": 0.81, "f1": 0.79}'
+    window.close()
+
+
+def test_keep_offline_pins_a_server_version_and_uploads_wait_while_offline(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    server_dir = tmp_path / "server"
+    with contextlib.ExitStack() as first:
+        server = first.enter_context(run_live_server(server_dir))
+        url, key = server.url, server.key
+        with HttpBackend(url, key) as backend:
+            ws = seed_workspace(backend, raw_versions=1)
+        paths = log_in(url, key)
+        window = open_window(qtbot)
+        model = ws.versions["resnet50:v1"]
+        window.browse.select_version(model.id)
+        window.menu_actions.keep_offline.trigger()
+        wait_for_job(qtbot, window, JobState.DONE)
+        with ContentCache(paths.content_cache_dir, 1 << 30) as cache:
+            with HttpBackend(url, key) as backend:
+                wanted = {e.digest for e in version_entries(backend, model.id)}
+            assert wanted <= cache.pinned_digests()
+            assert all(cache.contains(d) for d in wanted)
+
+    # Offline now: an upload waits in the queue and shows as pending beside its artifact.
+    status = window.findChild(QLabel, "connectionStatus")
+    qtbot.waitUntil(lambda: status.text().startswith("Offline"), timeout=10_000)
+    new_file = tmp_path / "model.pt"
+    new_file.write_bytes(b"retrained" * 1000)
+    window.browse.select_artifact(PROJECT, "resnet50")
+    dialog = transfers_of(window).start_upload([new_file])
+    dialog.accept()
+    wait_for_job(qtbot, window, JobState.WAITING)
+    versions = window.browse.version_model
+    qtbot.waitUntil(lambda: "pending upload" in str(versions.index(0, 7).data()), timeout=10_000)
+
+    port = int(url.rsplit(":", 1)[1])
+    with run_live_server(server_dir, port=port, key=key):
+        wait_for_job(qtbot, window, JobState.DONE, count=2)
+        with HttpBackend(url, key) as backend:
+            assert len(backend.list_versions(PROJECT, "resnet50")) == 4
+        qtbot.waitUntil(lambda: versions.rowCount() == 4, timeout=15_000)
+        assert versions.index(0, 0).data() == "v3"
+        window.close()
