@@ -89,15 +89,6 @@ def publish(backend: Backend, files: dict[str, bytes], tmp_path: Path) -> Versio
     return upload_version(backend, "proj", "data", "model", manifest, sources).version
 
 
-# The server leaves a blob's file open when a client goes away mid-answer: Starlette's
-# StreamingResponse stops iterating the blob generator without closing it, so the file is
-# closed by the garbage collector, which warns when a cycle holds it. These tests cut
-# answers short on purpose; they collect the leftovers once the server has stopped.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"
-)
-
-
 @pytest.fixture
 def server_leftovers_collected() -> Iterator[None]:
     yield

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import struct
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Annotated
 
 import anyio
@@ -12,6 +13,7 @@ import anyio.from_thread
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect
 
 from desktop_app.core.digests import b64_to_hex, hex_to_b64
@@ -195,13 +197,15 @@ def download_blob(
     if request.headers.get("range") and total:
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
+    body = _limited(
+        store.read_blob(project, digest, start=start, chunk_size=DOWNLOAD_CHUNK), end - start
+    )
     return StreamingResponse(
-        _limited(
-            store.read_blob(project, digest, start=start, chunk_size=DOWNLOAD_CHUNK), end - start
-        ),
+        body,
         status_code=status,
         media_type="application/octet-stream",
         headers=headers,
+        background=BackgroundTask(_close_quietly, body),
     )
 
 
@@ -219,9 +223,17 @@ def _parse_range(header: str | None, total: int) -> tuple[int, int]:
     return start, end
 
 
-def _limited(chunks: Iterator[bytes], length: int) -> Iterator[bytes]:
-    for chunk in chunks:
-        if length <= 0:
-            return
-        yield chunk[:length]
-        length -= len(chunk)
+def _close_quietly(body: Generator[bytes, None, None]) -> None:
+    with contextlib.suppress(ValueError):  # still running in a thread: the GC closes it
+        body.close()
+
+
+def _limited(chunks: Iterator[bytes], length: int) -> Generator[bytes, None, None]:
+    # Closing this generator (the response ends or the client goes away) closes the blob
+    # file now, not whenever the garbage collector gets to it.
+    with contextlib.closing(chunks) if isinstance(chunks, Generator) else contextlib.nullcontext():
+        for chunk in chunks:
+            if length <= 0:
+                return
+            yield chunk[:length]
+            length -= len(chunk)
