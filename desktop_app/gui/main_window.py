@@ -42,6 +42,10 @@ class MainWindow(QMainWindow):
     def __init__(self, mirror: Mirror, backend_label: str, window_state: QSettings) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
+        # Deleted by Qt on the GUI thread once closed. Left to Python, a closed window
+        # would be freed by whichever thread's allocation triggers the garbage collector,
+        # and widgets must never be destroyed off the GUI thread.
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle(tr("Artifact Desk"))
         self._window_state = window_state
 

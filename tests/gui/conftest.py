@@ -35,9 +35,11 @@ def no_leftover_threads_or_timers(qapp: object) -> Iterator[None]:
     """Fail a test that leaves a Python thread, a running QThread or an active QTimer behind."""
     from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer
     from PySide6.QtWidgets import QApplication
+    from windows import close_open_windows
 
     before = set(threading.enumerate())
     yield
+    close_open_windows()
     # pytest-qt has closed the test's widgets by now (closing the window stops its worker);
     # what they own is still there to be inspected.
     QCoreApplication.processEvents()

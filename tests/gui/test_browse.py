@@ -9,10 +9,10 @@ from gui_data import PROJECT, Workspace, seed_workspace
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QTableView, QTreeView
 from pytestqt.qtbot import QtBot
+from windows import open_main_window
 
 from desktop_app.backends.local import LocalBackend
 from desktop_app.client.paths import AppPaths
-from desktop_app.gui import build_main_window
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.models.project_tree import Role
 from desktop_app.gui.models.versions import Role as VersionRole
@@ -28,8 +28,7 @@ def workspace() -> Iterator[tuple[LocalBackend, Workspace]]:
 
 @pytest.fixture
 def window(qtbot: QtBot, workspace: tuple[LocalBackend, Workspace]) -> Iterator[MainWindow]:
-    win = build_main_window(poll_ms=100)
-    qtbot.addWidget(win)
+    win = open_main_window(poll_ms=100)
     win.show()
     qtbot.waitUntil(lambda: win.browse.tree_model.rowCount() == 2, timeout=10_000)
     yield win

@@ -9,13 +9,14 @@ from gui_data import PROJECT, seed_workspace
 from live_server import run_live_server
 from PySide6.QtWidgets import QLabel, QMessageBox, QPlainTextEdit
 from pytestqt.qtbot import QtBot
+from windows import open_main_window
 
 from desktop_app.backends.http import HttpBackend
+from desktop_app.backends.local import LocalBackend
 from desktop_app.client.credentials import store_key
 from desktop_app.client.paths import AppPaths
 from desktop_app.client.session import Client
 from desktop_app.client.settings import load_settings, save_settings
-from desktop_app.gui import build_main_window
 from desktop_app.gui.models.versions import Role as VersionRole
 
 
@@ -41,8 +42,7 @@ def test_keeps_working_offline_and_syncs_edits_on_reconnect(qtbot: QtBot, tmp_pa
         with Client(paths=paths) as client:  # a download before: train.jsonl is in the cache
             client.get(split, tmp_path / "download")
 
-        window = build_main_window(poll_ms=100, retry_ms=(100, 400))
-        qtbot.addWidget(window)
+        window = open_main_window(poll_ms=100, retry_ms=(100, 400))
         window.show()
         status = window.findChild(QLabel, "connectionStatus")
         qtbot.waitUntil(lambda: status.text().startswith("Online"), timeout=10_000)
@@ -104,8 +104,7 @@ def test_an_offline_edit_that_conflicts_is_reported(qtbot: QtBot, tmp_path: Path
         with HttpBackend(url, key) as backend:
             ws = seed_workspace(backend, raw_versions=1)
         log_in(url, key)
-        window = build_main_window(poll_ms=100, retry_ms=(100, 400))
-        qtbot.addWidget(window)
+        window = open_main_window(poll_ms=100, retry_ms=(100, 400))
         status = window.findChild(QLabel, "connectionStatus")
         qtbot.waitUntil(lambda: status.text().startswith("Online"), timeout=10_000)
         corpus = ws.versions["corpus:v0"]
@@ -113,11 +112,13 @@ def test_an_offline_edit_that_conflicts_is_reported(qtbot: QtBot, tmp_path: Path
     qtbot.waitUntil(lambda: status.text().startswith("Offline"), timeout=10_000)
     window.detail.overview.description.setPlainText("mine")
     window.detail.overview.save_description.click()
+    # Someone else changes it first, on the server's own store while our window cannot
+    # reach it (so the change certainly lands before ours is sent).
+    server_store = LocalBackend(server_dir)
+    server_store.update_version(corpus.id, description="theirs")
+    server_store.close()
     port = int(url.rsplit(":", 1)[1])
     with run_live_server(server_dir, port=port, key=key):
-        # Someone else changed it first (before our client reconnects).
-        with HttpBackend(url, key) as backend:
-            backend.update_version(corpus.id, description="theirs")
         qtbot.waitUntil(
             lambda: window.findChild(QMessageBox, "editRefusedMessage") is not None,
             timeout=15_000,

@@ -8,12 +8,12 @@ from gui_data import PROJECT, seed_workspace
 from live_server import LiveServer
 from PySide6.QtWidgets import QDialogButtonBox, QLabel, QLineEdit, QSplitter
 from pytestqt.qtbot import QtBot
+from windows import open_main_window
 
 from desktop_app.backends.http import HttpBackend
 from desktop_app.client.credentials import load_key
 from desktop_app.client.paths import AppPaths
 from desktop_app.client.settings import GIB, load_settings
-from desktop_app.gui import build_main_window
 from desktop_app.gui.app import AppSession
 from desktop_app.gui.settings_dialog import SettingsDialog
 
@@ -53,8 +53,7 @@ def test_switching_to_a_server_in_the_settings_shows_its_data(
 ) -> None:
     with HttpBackend(live_server.url, live_server.key) as backend:
         seed_workspace(backend, raw_versions=2)
-    window = build_main_window(poll_ms=100)
-    qtbot.addWidget(window)
+    window = open_main_window(poll_ms=100)
     session = window.findChild(AppSession)
     assert session is not None
     status = window.findChild(QLabel, "connectionStatus")
@@ -76,8 +75,7 @@ def test_switching_to_a_server_in_the_settings_shows_its_data(
 
 
 def test_shortcuts_and_menus(qtbot: QtBot) -> None:
-    window = build_main_window()
-    qtbot.addWidget(window)
+    window = open_main_window()
     actions = window.menu_actions
     assert actions.refresh.shortcut().toString() == "F5"
     assert actions.find.shortcut().toString() == "Ctrl+F"
@@ -94,8 +92,7 @@ def test_shortcuts_and_menus(qtbot: QtBot) -> None:
 
 
 def test_window_layout_is_remembered(qtbot: QtBot, gui_home: Path) -> None:
-    first = build_main_window()
-    qtbot.addWidget(first)
+    first = open_main_window()
     first.show()
     first.resize(760, 540)  # inside the offscreen screen (800 × 600)
     splitter = first.findChild(QSplitter, "mainSplitter")
@@ -104,8 +101,7 @@ def test_window_layout_is_remembered(qtbot: QtBot, gui_home: Path) -> None:
     first.close()
     assert (gui_home / "config" / "window.ini").exists()
 
-    second = build_main_window()
-    qtbot.addWidget(second)
+    second = open_main_window()
     second.show()
     assert (second.width(), second.height()) == (760, 540)
     assert second.findChild(QSplitter, "mainSplitter").sizes() == wanted

@@ -4,6 +4,7 @@ pins fill the cache, and an upload made offline goes up when the server is back.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,19 +13,20 @@ from drop_events import center_of, drop_files
 from gui_data import PROJECT, Workspace, seed_workspace
 from live_server import run_live_server
 from PySide6.QtCore import QUrl
-from PySide6.QtWidgets import QLabel, QPushButton
+from PySide6.QtWidgets import QLabel, QPushButton, QToolButton
 from pytestqt.qtbot import QtBot
 from test_offline import log_in
+from windows import open_main_window
 
 from desktop_app.backends.http import HttpBackend
 from desktop_app.backends.local import LocalBackend
 from desktop_app.client.content_cache import ContentCache
 from desktop_app.client.download import version_entries
 from desktop_app.client.paths import AppPaths
-from desktop_app.client.transfers import JobState
-from desktop_app.gui import build_main_window
+from desktop_app.client.transfers import JobState, TransferQueue, UploadSpec
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.transfer_session import TransferSession
+from desktop_app.gui.transfers import transfers_file
 from desktop_app.gui.widgets.new_version_dialog import NewVersionDialog
 
 
@@ -37,8 +39,7 @@ def workspace() -> Iterator[tuple[LocalBackend, Workspace]]:
 
 
 def open_window(qtbot: QtBot) -> MainWindow:
-    window = build_main_window(poll_ms=100, retry_ms=(100, 400))
-    qtbot.addWidget(window)
+    window = open_main_window(poll_ms=100, retry_ms=(100, 400))
     window.show()
     qtbot.waitExposed(window)
     status = window.findChild(QLabel, "connectionStatus")
@@ -234,3 +235,41 @@ def test_keep_offline_pins_a_server_version_and_uploads_wait_while_offline(
         qtbot.waitUntil(lambda: versions.rowCount() == 4, timeout=15_000)
         assert versions.index(0, 0).data() == "v3"
         window.close()
+
+
+def test_a_paused_upload_survives_closing_the_window_and_finishes_after_resume(
+    qtbot: QtBot, tmp_path: Path, workspace: tuple[LocalBackend, Workspace]
+) -> None:
+    backend, _ws = workspace
+    data = tmp_path / "big.bin"
+    data.write_bytes(os.urandom(4 << 20))
+    # A job paused in an earlier session, written where the app keeps its queue.
+    paths = AppPaths.from_env()
+    queue = TransferQueue(transfers_file(paths.data_dir, None))
+    job = queue.add(UploadSpec((str(data),), PROJECT, "big", "dataset"), "big ← 1 item(s)")
+    queue.pause(job.id)
+    queue.close()
+
+    for _session in range(2):  # it stays paused across a restart of the window
+        window = open_window(qtbot)
+        wait_for_any_job(qtbot, window)
+        (shown,) = window.transfers.model.jobs()
+        assert (shown.id, shown.state) == (job.id, JobState.PAUSED)
+        pending = window.browse
+        pending.select_artifact(PROJECT, "raw-images")  # not the paused upload's artifact
+        window.close()
+
+    window = open_window(qtbot)
+    wait_for_any_job(qtbot, window)
+    panel = window.transfers
+    panel.select_job(job.id)
+    resume = panel.findChild(QToolButton, "resumeTransfer")
+    assert resume.isEnabled()
+    resume.click()
+    wait_for_job(qtbot, window, JobState.DONE)
+    assert [v.index for v in backend.list_versions(PROJECT, "big")] == [0]
+    window.close()
+
+
+def wait_for_any_job(qtbot: QtBot, window: MainWindow) -> None:
+    qtbot.waitUntil(lambda: window.transfers.model.rowCount() > 0, timeout=10_000)
