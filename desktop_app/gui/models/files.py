@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from enum import IntEnum
-from typing import Any, overload
+from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractItemModel,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
 )
 from PySide6.QtGui import QIcon
@@ -19,9 +16,7 @@ from PySide6.QtWidgets import QApplication, QStyle
 from desktop_app.client.units import format_size
 from desktop_app.core.manifest import ManifestEntry
 from desktop_app.gui.i18n import tr
-
-_AnyIndex = QModelIndex | QPersistentModelIndex
-_ROOT = QModelIndex()  # the invisible root, as a default argument
+from desktop_app.gui.models.node_tree import AnyIndex, NodeTreeModel
 
 
 class Role(IntEnum):
@@ -72,12 +67,14 @@ def _sort_key(node: _Node) -> tuple[bool, str, str]:
     return (node.entry is not None, node.name.casefold(), node.name)
 
 
-class FileTreeModel(QAbstractItemModel):
+class FileTreeModel(NodeTreeModel):
     """A version's manifest entries as folders and files, built once per :meth:`set_entries`.
 
     Folders come before files, each sorted by name; a folder's size is the sum of the files
     under it and its Cached column counts them ("3 of 5").
     """
+
+    column_count = len(Column)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -185,48 +182,11 @@ class FileTreeModel(QAbstractItemModel):
             )
 
     # -- the model interface --------------------------------------------------------------
-    def _node(self, index: _AnyIndex) -> _Node:
-        if not index.isValid():
-            return self._root
-        node: _Node = index.internalPointer()
+    def _node(self, index: AnyIndex) -> _Node:
+        node: _Node = super()._node(index)
         return node
 
-    def _index_of(self, node: _Node, column: int = 0) -> QModelIndex:
-        if node is self._root:
-            return QModelIndex()
-        return self.createIndex(node.row, column, node)
-
-    def index(self, row: int, column: int, parent: _AnyIndex = _ROOT) -> QModelIndex:
-        if not self.hasIndex(row, column, parent):
-            return QModelIndex()
-        return self.createIndex(row, column, self._node(parent).children[row])
-
-    @overload
-    def parent(self) -> QObject | None: ...
-    @overload
-    def parent(self, child: _AnyIndex) -> QModelIndex: ...
-    def parent(self, child: _AnyIndex | None = None) -> QObject | QModelIndex | None:
-        if child is None:
-            return super().parent()
-        if not child.isValid():
-            return QModelIndex()
-        parent = self._node(child).parent
-        if parent is None or parent is self._root:
-            return QModelIndex()
-        return self.createIndex(parent.row, 0, parent)
-
-    def rowCount(self, parent: _AnyIndex = _ROOT) -> int:
-        if parent.column() > 0:
-            return 0
-        return len(self._node(parent).children)
-
-    def columnCount(self, parent: _AnyIndex = _ROOT) -> int:
-        return len(Column)
-
-    def hasChildren(self, parent: _AnyIndex = _ROOT) -> bool:
-        return self.rowCount(parent) > 0
-
-    def flags(self, index: _AnyIndex) -> Qt.ItemFlag:
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
@@ -245,7 +205,7 @@ class FileTreeModel(QAbstractItemModel):
             return self._headers[section]
         return None
 
-    def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         node = self._node(index)

@@ -6,20 +6,16 @@ import json
 import math
 from collections.abc import Mapping
 from enum import IntEnum
-from typing import Any, overload
+from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractItemModel,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
 )
 
 from desktop_app.gui.i18n import tr
+from desktop_app.gui.models.node_tree import AnyIndex, NodeTreeModel
 
-_AnyIndex = QModelIndex | QPersistentModelIndex
-_ROOT = QModelIndex()  # the invisible root, as a default argument
 # Long strings are cut in the Value column; the tooltip and Role.VALUE hold them whole.
 _MAX_SHOWN = 200
 
@@ -73,12 +69,14 @@ def _child_path(parent_path: str, key: str, in_array: bool) -> str:
     return f"{parent_path}.{key}" if parent_path else key
 
 
-class JsonTreeModel(QAbstractItemModel):
+class JsonTreeModel(NodeTreeModel):
     """Nested objects and arrays as a tree with columns Key, Value and Type.
 
     ``Role.KEY_PATH`` is the dotted path of an item, with array positions in brackets:
     ``optimizer.layers[2].units``.
     """
+
+    column_count = len(Column)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -114,43 +112,11 @@ class JsonTreeModel(QAbstractItemModel):
         self.endResetModel()
 
     # -- the model interface --------------------------------------------------------------
-    def _node(self, index: _AnyIndex) -> _Node:
-        if not index.isValid():
-            return self._root
-        node: _Node = index.internalPointer()
+    def _node(self, index: AnyIndex) -> _Node:
+        node: _Node = super()._node(index)
         return node
 
-    def index(self, row: int, column: int, parent: _AnyIndex = _ROOT) -> QModelIndex:
-        if not self.hasIndex(row, column, parent):
-            return QModelIndex()
-        return self.createIndex(row, column, self._node(parent).children[row])
-
-    @overload
-    def parent(self) -> QObject | None: ...
-    @overload
-    def parent(self, child: _AnyIndex) -> QModelIndex: ...
-    def parent(self, child: _AnyIndex | None = None) -> QObject | QModelIndex | None:
-        if child is None:
-            return super().parent()
-        if not child.isValid():
-            return QModelIndex()
-        parent = self._node(child).parent
-        if parent is None or parent is self._root:
-            return QModelIndex()
-        return self.createIndex(parent.row, 0, parent)
-
-    def rowCount(self, parent: _AnyIndex = _ROOT) -> int:
-        if parent.column() > 0:
-            return 0
-        return len(self._node(parent).children)
-
-    def columnCount(self, parent: _AnyIndex = _ROOT) -> int:
-        return len(Column)
-
-    def hasChildren(self, parent: _AnyIndex = _ROOT) -> bool:
-        return self.rowCount(parent) > 0
-
-    def flags(self, index: _AnyIndex) -> Qt.ItemFlag:
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
@@ -169,7 +135,7 @@ class JsonTreeModel(QAbstractItemModel):
             return self._headers[section]
         return None
 
-    def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         node = self._node(index)

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import (
-    QAbstractItemModel,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QStyle
 
 from desktop_app.client.mirror import CollectionRow
 from desktop_app.gui.i18n import tr
+from desktop_app.gui.models.node_tree import NodeTreeModel
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -48,11 +48,12 @@ class Node:
     count: int = 0
     children: list[Node] = field(default_factory=list)
 
+    @property
     def row(self) -> int:
         return 0 if self.parent is None else self.parent.children.index(self)
 
 
-class ProjectTreeModel(QAbstractItemModel):
+class ProjectTreeModel(NodeTreeModel):
     """Projects, their artifact types and their artifacts, as one lazy-free small tree."""
 
     def __init__(self, parent: QApplication | None = None) -> None:
@@ -60,29 +61,6 @@ class ProjectTreeModel(QAbstractItemModel):
         self._root = Node("root", (), "", None)
 
     # -- Qt model interface --------------------------------------------------------------
-    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
-        node = self._node(parent)
-        if column != 0 or not 0 <= row < len(node.children):
-            return QModelIndex()
-        return self.createIndex(row, column, node.children[row])
-
-    def parent(self, child: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
-        if not child.isValid():
-            return QModelIndex()
-        node: Node = child.internalPointer()
-        up = node.parent
-        if up is None or up is self._root:
-            return QModelIndex()
-        return self.createIndex(up.row(), 0, up)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        if parent.column() > 0:
-            return 0
-        return len(self._node(parent).children)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 1
-
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> object:
@@ -220,14 +198,12 @@ class ProjectTreeModel(QAbstractItemModel):
             if found is None:
                 return QModelIndex()
             node = found
-            index = self.createIndex(node.row(), 0, node)
+            index = self.createIndex(node.row, 0, node)
         return index
 
     def _node(self, index: Index) -> Node:
-        if index.isValid():
-            node: Node = index.internalPointer()
-            return node
-        return self._root
+        node: Node = super()._node(index)
+        return node
 
 
 class ArtifactFilterProxy(QSortFilterProxyModel):

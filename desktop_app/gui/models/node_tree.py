@@ -1,0 +1,62 @@
+"""The plumbing every tree model over plain node objects shares.
+
+A node has ``children`` (a list of nodes), ``parent`` (a node, or None at the root) and
+``row`` (its place among its parent's children). Subclasses build the nodes, keep them
+alive (PySide6 does not keep ``internalPointer`` objects alive) and answer ``data``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, overload
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+ROOT = QModelIndex()  # the invisible root, as a default argument
+
+
+class NodeTreeModel(QAbstractItemModel):
+    """index, parent, rowCount and hasChildren over ``self._root``'s nodes."""
+
+    _root: Any
+    column_count = 1
+
+    def _node(self, index: AnyIndex) -> Any:
+        if not index.isValid():
+            return self._root
+        return index.internalPointer()
+
+    def _index_of(self, node: Any, column: int = 0) -> QModelIndex:
+        if node is self._root:
+            return QModelIndex()
+        return self.createIndex(node.row, column, node)
+
+    def index(self, row: int, column: int, parent: AnyIndex = ROOT) -> QModelIndex:
+        if not self.hasIndex(row, column, parent):
+            return QModelIndex()
+        return self.createIndex(row, column, self._node(parent).children[row])
+
+    @overload
+    def parent(self) -> QObject | None: ...
+    @overload
+    def parent(self, child: AnyIndex) -> QModelIndex: ...
+    def parent(self, child: AnyIndex | None = None) -> QObject | QModelIndex | None:
+        if child is None:
+            return super().parent()
+        if not child.isValid():
+            return QModelIndex()
+        up = self._node(child).parent
+        if up is None or up is self._root:
+            return QModelIndex()
+        return self.createIndex(up.row, 0, up)
+
+    def rowCount(self, parent: AnyIndex = ROOT) -> int:
+        if parent.column() > 0:
+            return 0
+        return len(self._node(parent).children)
+
+    def columnCount(self, parent: AnyIndex = ROOT) -> int:
+        return self.column_count
+
+    def hasChildren(self, parent: AnyIndex = ROOT) -> bool:
+        return self.rowCount(parent) > 0
