@@ -9,17 +9,30 @@ from __future__ import annotations
 
 from typing import Any, overload
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 ROOT = QModelIndex()  # the invisible root, as a default argument
 
 
 class NodeTreeModel(QAbstractItemModel):
-    """index, parent, rowCount and hasChildren over ``self._root``'s nodes."""
+    """index, parent, rowCount, hasChildren and headerData over ``self._root``'s nodes
+    (``self._headers`` names the columns)."""
 
     _root: Any
+    _headers: tuple[str, ...] = ()
     column_count = 1
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(self._headers)
+        ):
+            return self._headers[section]
+        return None
 
     def _node(self, index: AnyIndex) -> Any:
         if not index.isValid():
