@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from desktop_app.client.progress import CancelCheck, check_cancelled
+from desktop_app.client.sqlite_tx import immediate
 from desktop_app.core.digests import (
     CHUNK_SIZE,
     BackgroundMd5,
@@ -455,17 +456,11 @@ class ContentCache:
 
     def pin(self, key: str, digests: Iterable[str]) -> None:
         """Keep ``digests`` from eviction until ``unpin(key)``; e.g. key = a version id."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.executemany(
-                    "INSERT OR IGNORE INTO pins (pin_key, digest) VALUES (?, ?)",
-                    ((key, digest) for digest in digests),
-                )
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self._lock, immediate(self._conn) as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO pins (pin_key, digest) VALUES (?, ?)",
+                ((key, digest) for digest in digests),
+            )
 
     def unpin(self, key: str) -> None:
         """Release the pins held under ``key``."""

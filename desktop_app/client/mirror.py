@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from desktop_app.client.sqlite_tx import immediate
 from desktop_app.core.manifest import ManifestEntry
 from desktop_app.core.records import CollectionInfo, RunInfo, VersionInfo, VersionState
 
@@ -252,13 +253,8 @@ class Mirror:
     def _write(self) -> Iterator[sqlite3.Connection]:
         if self.readonly:
             raise RuntimeError("this mirror connection is read-only")
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        with immediate(self._conn) as conn:
+            yield conn
 
     def _meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
