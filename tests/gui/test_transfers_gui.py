@@ -273,3 +273,39 @@ def test_a_paused_upload_survives_closing_the_window_and_finishes_after_resume(
 
 def wait_for_any_job(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: window.transfers.model.rowCount() > 0, timeout=10_000)
+
+
+def test_files_and_versions_drag_out_once_fetched_and_show_in_folder(
+    qtbot: QtBot, workspace: tuple[LocalBackend, Workspace]
+) -> None:
+    _backend, ws = workspace
+    window = open_window(qtbot)
+    session = transfers_of(window)
+    opened: list[QUrl] = []
+    session.actions.open_url = lambda url: opened.append(url) or True
+    split = ws.versions["train-split:v1"]
+    window.browse.select_version(split.id)
+    qtbot.waitUntil(lambda: window.detail.files_model.rowCount() == 2, timeout=10_000)
+    window.detail.select_file("train.jsonl")
+
+    # The first drag starts fetching a copy and says so; once it is there, it drags.
+    resolve_files = window.detail.files_view.drag_resolver
+    assert resolve_files is not None
+    assert resolve_files() is None
+    wait_for_job(qtbot, window, JobState.DONE)
+    (dragged,) = resolve_files() or []
+    assert dragged.name == "train.jsonl"
+    assert dragged.read_bytes() == b'{"n": 1}' * 20
+
+    resolve_version = window.versions.drag_resolver
+    assert resolve_version is not None
+    assert resolve_version() is None
+    wait_for_job(qtbot, window, JobState.DONE, count=2)
+    (folder,) = resolve_version() or []
+    assert folder.name == "train-split:v1"
+    assert sorted(p.name for p in folder.iterdir()) == ["train.jsonl", "val.jsonl"]
+
+    window.menu_actions.show_file.trigger()
+    qtbot.waitUntil(lambda: len(opened) == 1, timeout=20_000)
+    assert Path(opened[0].toLocalFile()) == dragged.parent
+    window.close()
