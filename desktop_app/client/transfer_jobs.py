@@ -12,7 +12,6 @@ from desktop_app.client.progress import CancelCheck, ProgressCallback
 from desktop_app.client.session import Client
 from desktop_app.client.transfers import DownloadSpec, Job, PinSpec, UploadSpec
 from desktop_app.client.upload import hash_local_files, upload_version
-from desktop_app.core.digests import version_digest
 from desktop_app.core.errors import ValidationError
 from desktop_app.core.manifest import Manifest
 
@@ -74,7 +73,7 @@ def plan_upload(
     return UploadPlan(
         manifest=manifest,
         sources={d: str(p) for d, p in sources.items()},
-        digest=version_digest(manifest),
+        digest=manifest.digest(),
         total_bytes=sum(e.size or 0 for e in entries),
         file_count=len(entries),
     )

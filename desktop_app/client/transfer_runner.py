@@ -123,7 +123,9 @@ class TransferRunner:
                 job = None
                 if len(self._running) < self._max_jobs:
                     retry_due = time.monotonic() >= self._retry_at
-                    job = self.queue.claim_next(include_waiting=retry_due)
+                    job = self.queue.claim_next(
+                        include_waiting=retry_due, exclude=tuple(self._running)
+                    )
                 if job is None:
                     timeout = None
                     if self._retry_at:
@@ -160,11 +162,10 @@ class TransferRunner:
         except ArtifactDeskError as exc:
             settled = self.queue.settle(job.id, JobState.FAILED, error=str(exc))
         except OSError as exc:
-            settled = self.queue.settle(
-                job.id,
-                JobState.FAILED,
-                error=f"{exc.strerror or exc}: {exc.filename or ''}".strip(),
-            )
+            error = exc.strerror or str(exc)
+            if exc.filename:  # not "No space left on device:" when no file is known
+                error = f"{error}: {exc.filename}"
+            settled = self.queue.settle(job.id, JobState.FAILED, error=error)
         except Exception as exc:  # never let a job take the runner down
             log.exception("transfer %s failed unexpectedly", job.id)
             settled = self.queue.settle(

@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -272,16 +272,23 @@ class TransferQueue:
             )
         return [j for j in self.jobs() if j.state is JobState.QUEUED]
 
-    def claim_next(self, *, include_waiting: bool = False) -> Job | None:
-        """Mark the oldest queued job running and return it (None when there is none)."""
+    def claim_next(
+        self, *, include_waiting: bool = False, exclude: Collection[int] = ()
+    ) -> Job | None:
+        """Mark the oldest queued job running and return it (None when there is none).
+
+        ``exclude``: jobs whose last run is still unwinding (paused and resumed at once);
+        they wait for it instead of running twice side by side.
+        """
         states = [JobState.QUEUED.value]
         if include_waiting:
             states.append(JobState.WAITING.value)
+        skipped = list(exclude)
         with self._tx() as conn:
             row = conn.execute(
                 f"SELECT id FROM jobs WHERE state IN ({', '.join('?' * len(states))}) "
-                "ORDER BY id LIMIT 1",
-                states,
+                f"AND id NOT IN ({', '.join('?' * len(skipped))}) ORDER BY id LIMIT 1",
+                [*states, *skipped],
             ).fetchone()
             if row is None:
                 return None
