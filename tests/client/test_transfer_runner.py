@@ -31,7 +31,7 @@ from desktop_app.client import download
 from desktop_app.client.paths import AppPaths
 from desktop_app.client.session import Client
 from desktop_app.client.settings import Settings
-from desktop_app.client.transfer_jobs import run_job
+from desktop_app.client.transfer_jobs import collect_sources, plan_upload, run_job
 from desktop_app.client.transfer_runner import PROGRESS_INTERVAL_S, TransferRunner
 from desktop_app.client.transfers import (
     DownloadSpec,
@@ -384,6 +384,47 @@ def test_a_missing_source_fails_saying_what_and_how_and_a_retry_after_the_fix_wo
     assert blob_bytes(store, version) == {"data.csv": b"a,b\n1,2\n"}
 
 
+def test_collect_sources_names_files_as_a_drop_would(tmp_path: Path) -> None:
+    folder = write_files(tmp_path / "images", {"a.png": b"a", "sub/b.png": b"b"})
+    single = write_files(tmp_path / "loose", {"labels.csv": b"l"}) / "labels.csv"
+
+    assert sorted(f.entry_path for f in collect_sources([folder])) == ["a.png", "sub/b.png"]
+    assert sorted(f.entry_path for f in collect_sources([folder, single])) == [
+        "images/a.png",
+        "images/sub/b.png",
+        "labels.csv",
+    ]
+    assert [f.entry_path for f in collect_sources([single])] == ["labels.csv"]
+
+
+def test_collect_sources_refuses_nothing_and_empty_folders(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="no files were given; drop or choose"):
+        collect_sources([])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValidationError, match=r"empty holds no files; a version needs one file"):
+        collect_sources([tmp_path / "empty"])
+
+
+def test_the_upload_plan_tells_what_the_version_will_be(rig: Rig, store: LocalBackend) -> None:
+    base = put(store, rig, {"keep.txt": b"kept", "b.txt": b"old b"})
+    dropped = write_files(rig.tmp / "drop", {"b.txt": b"new b!"}) / "b.txt"
+    spec = upload_spec(dropped, base_version_id=base.id)
+    client = rig.client(store)
+
+    plan = plan_upload(client, spec)
+
+    assert (plan.file_count, plan.total_bytes) == (2, len(b"kept") + len(b"new b!"))
+    assert sorted(e.path for e in plan.manifest) == ["b.txt", "keep.txt"]
+    assert plan.sources == {md5_b64(b"new b!"): str(dropped)}
+    made = client.put(
+        write_files(rig.tmp / "same", {"keep.txt": b"kept", "b.txt": b"new b!"}),
+        PROJECT,
+        "data",
+        "dataset",
+    )
+    assert plan.digest == made.version.digest
+
+
 # -- downloads and pins (need download_version(paths=...) and cache_version) ---------------
 
 
@@ -541,6 +582,8 @@ def test_pause_mid_download_then_resume_lands_byte_exact(rig: Rig, store: LocalB
 
     assert done.state is JobState.DONE, done.error
     assert read_tree(root) == {"big.bin": data, "small.txt": b"s"}
+    # The bytes fetched before the pause were kept: the rest came, not the whole blob.
+    assert gate.sent - moved <= len(data) - 2 * CHUNK_SIZE
 
 
 @needs_download_paths
@@ -614,6 +657,39 @@ def test_a_restart_with_an_upload_half_done_resumes_from_the_servers_offset(
 
 
 @pytest.mark.slow
+@needs_download_paths
+def test_a_restart_with_a_download_half_done_fetches_only_the_rest(
+    rig: Rig, live_server: LiveServer
+) -> None:
+    data = os.urandom(8 * CHUNK_SIZE + 5)
+    version = put(http_backend(live_server), rig, {"big.bin": data, "small.txt": b"s"})
+    root = rig.tmp / "out" / "data:v0"
+    first_gate = Gate(budget=3 * CHUNK_SIZE)
+    queue = rig.queue()
+    runner = rig.runner(
+        queue,
+        rig.client(GatedBackend(http_backend(live_server), first_gate)),
+        job_runner=first_gate.job_runner,
+    )
+    job = rig.submit(runner, DownloadSpec(version.id, str(root)))
+    first_gate.wait_held(at=3 * CHUNK_SIZE)
+
+    runner.stop()  # the app closes with the download half done
+    assert queue.get(job.id).state is JobState.QUEUED
+    assert not (root / "big.bin").exists()
+    queue.close()
+
+    second_gate = Gate()
+    queue = rig.queue()
+    runner = rig.runner(queue, rig.client(GatedBackend(http_backend(live_server), second_gate)))
+    done = wait_state(queue, job.id, JobState.DONE, JobState.FAILED, timeout=30)
+
+    assert done.state is JobState.DONE, done.error
+    assert read_tree(root) == {"big.bin": data, "small.txt": b"s"}
+    assert second_gate.sent <= len(data) - 3 * CHUNK_SIZE  # from the kept part on
+
+
+@pytest.mark.slow
 def test_a_job_waits_while_the_server_is_down_and_finishes_when_it_is_back(
     rig: Rig, tmp_path: Path
 ) -> None:
@@ -635,9 +711,9 @@ def test_a_job_waits_while_the_server_is_down_and_finishes_when_it_is_back(
         backend = GatedBackend(http_backend(server), Gate())
         backend.before_upload = hold_second_upload
         queue = rig.queue()
-        settings_client = rig.client(backend)
-        settings_client.settings.transfer_workers = 1  # one blob after the other
-        runner = rig.runner(queue, settings_client, retry_s=(0.1, 0.3))
+        client = rig.client(backend)
+        client.settings.transfer_workers = 1  # one blob after the other
+        runner = rig.runner(queue, client, retry_s=(0.1, 0.3))
         job = rig.submit(runner, upload_spec(folder))
         wait_for(lambda: backend.upload_calls == 2, "the second blob upload")
         servers.close()  # the server stops
@@ -652,11 +728,14 @@ def test_a_job_waits_while_the_server_is_down_and_finishes_when_it_is_back(
         assert queue.get(job.id).state in (JobState.WAITING, JobState.RUNNING)
         assert queue.get(job.id).attempts >= 2
 
+        sent_before = backend.gate.sent
         servers.enter_context(run_live_server(data_dir, port=port, key=server.key))
         done = wait_state(queue, job.id, JobState.DONE, JobState.FAILED, timeout=20)
 
         assert done.state is JobState.DONE, done.error
         assert done.error is None
+        # Only the blob the server lacked went up again; the first one stayed stored.
+        assert backend.gate.sent - sent_before == len(files["b.bin"])
         with http_backend(server) as check:
             (version,) = check.list_versions(PROJECT, "data")
             assert blob_bytes(check, version) == files
