@@ -9,7 +9,6 @@ call through unchanged, except that blob chunks go on only as the gate allows.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import itertools
 import os
 import threading
@@ -54,12 +53,6 @@ from desktop_app.store import schema as store_schema
 
 MIB = 1 << 20
 PROJECT = "proj"
-
-needs_download_paths = pytest.mark.skipif(
-    "paths" not in inspect.signature(download.download_version).parameters
-    or not hasattr(download, "cache_version"),
-    reason="download_version(paths=...) and cache_version() have not landed yet",
-)
 
 
 def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
@@ -425,10 +418,9 @@ def test_the_upload_plan_tells_what_the_version_will_be(rig: Rig, store: LocalBa
     assert plan.digest == made.version.digest
 
 
-# -- downloads and pins (need download_version(paths=...) and cache_version) ---------------
+# -- downloads and pins ---------------------------------------------------------------------
 
 
-@needs_download_paths
 def test_a_download_job_lands_byte_exact_in_its_root(rig: Rig, store: LocalBackend) -> None:
     files = {"a.txt": b"alpha", "sub/big.bin": os.urandom(700 * 1024), "sub/c.txt": b"c"}
     version = put(store, rig, files)
@@ -445,7 +437,6 @@ def test_a_download_job_lands_byte_exact_in_its_root(rig: Rig, store: LocalBacke
     assert os.listdir(rig.tmp / "out") == ["data:v0"]
 
 
-@needs_download_paths
 def test_a_download_job_of_chosen_paths_places_only_those(rig: Rig, store: LocalBackend) -> None:
     files = {"a.txt": b"alpha", "sub/b.txt": b"b", "sub/c.txt": b"c"}
     version = put(store, rig, files)
@@ -460,7 +451,6 @@ def test_a_download_job_of_chosen_paths_places_only_those(rig: Rig, store: Local
     assert read_tree(root) == {"a.txt": b"alpha", "sub/c.txt": b"c"}
 
 
-@needs_download_paths
 def test_a_pin_job_pins_the_versions_digests_and_an_unpin_releases_them(
     rig: Rig, store: LocalBackend
 ) -> None:
@@ -557,7 +547,6 @@ def test_cancel_mid_upload_commits_nothing_and_discards_the_draft(
     assert queue.pending_uploads() == []
 
 
-@needs_download_paths
 def test_pause_mid_download_then_resume_lands_byte_exact(rig: Rig, store: LocalBackend) -> None:
     data = os.urandom(5 * CHUNK_SIZE + 7)
     version = put(store, rig, {"big.bin": data, "small.txt": b"s"})
@@ -586,7 +575,6 @@ def test_pause_mid_download_then_resume_lands_byte_exact(rig: Rig, store: LocalB
     assert gate.sent - moved <= len(data) - 2 * CHUNK_SIZE
 
 
-@needs_download_paths
 def test_cancel_mid_download_leaves_no_file(rig: Rig, store: LocalBackend) -> None:
     version = put(store, rig, {"big.bin": os.urandom(4 * CHUNK_SIZE)})
     out = rig.tmp / "out"
@@ -657,7 +645,6 @@ def test_a_restart_with_an_upload_half_done_resumes_from_the_servers_offset(
 
 
 @pytest.mark.slow
-@needs_download_paths
 def test_a_restart_with_a_download_half_done_fetches_only_the_rest(
     rig: Rig, live_server: LiveServer
 ) -> None:
@@ -742,7 +729,6 @@ def test_a_job_waits_while_the_server_is_down_and_finishes_when_it_is_back(
         runner.stop()
 
 
-@needs_download_paths
 def test_a_malicious_manifest_fails_the_download_and_writes_nothing_outside_the_root(
     rig: Rig, live_server: LiveServer
 ) -> None:
