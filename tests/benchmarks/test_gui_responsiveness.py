@@ -16,11 +16,9 @@ Run alone with ``pytest tests/benchmarks/test_gui_responsiveness.py -s`` to see 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 import os
 import shutil
-import statistics
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,10 +29,11 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from bulk_store import ENTRY_PATH, BulkStore, artifact_layout, populate
-from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
+from stall_probe import TICK_MS, TickRecorder, p99, stall
 
 from desktop_app.backends.local import LocalBackend
 from desktop_app.client.mirror import Mirror, mirror_file
@@ -55,7 +54,6 @@ pytestmark = [pytest.mark.benchmark, pytest.mark.slow]
 
 STALL_TARGET_S = 0.050
 FIRST_PAINT_TARGET_S = 1.5
-TICK_MS = 5
 BASELINE_MS = 1500
 SYNC_ATTEMPTS = 3
 SYNC_TIMEOUT_MS = 90_000
@@ -238,41 +236,6 @@ def session_of(window: MainWindow) -> AppSession:
 
 
 # -- measuring -------------------------------------------------------------------------------
-class TickRecorder(QObject):
-    """A precise timer in the GUI thread that notes when each tick really came."""
-
-    def __init__(self, interval_ms: int = TICK_MS) -> None:
-        super().__init__()
-        self.interval_s = interval_ms / 1000
-        self._timer = QTimer(self)
-        self._timer.setObjectName("stallProbe")
-        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self._on_timer_timeout)
-        self._ticks: list[float] = []
-
-    def start(self) -> None:
-        self._ticks = [time.perf_counter()]
-        self._timer.start()
-
-    def stop(self) -> list[float]:
-        """Stop and return the gaps between ticks, in seconds."""
-        self._timer.stop()
-        ticks = self._ticks
-        return [b - a for a, b in itertools.pairwise(ticks)]
-
-    def _on_timer_timeout(self) -> None:
-        self._ticks.append(time.perf_counter())
-
-
-def stall(gaps: list[float], interval_s: float) -> float:
-    return max(gaps) - interval_s if gaps else 0.0
-
-
-def p99(gaps: list[float]) -> float:
-    return statistics.quantiles(gaps, n=100)[98] if len(gaps) > 1 else 0.0
-
-
 class FirstPaint(QObject):
     """Notes when the first Paint event reaches any of the watched widgets."""
 
