@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shiboken6
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -263,7 +264,7 @@ def closing() -> Iterator[list[MainWindow]]:
     windows: list[MainWindow] = []
     yield windows
     for window in windows:
-        if window.isVisible():
+        if shiboken6.isValid(window):  # a closed main window deletes itself
             window.close()
 
 
