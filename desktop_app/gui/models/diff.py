@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -18,6 +17,7 @@ from PySide6.QtCore import (
 from desktop_app.client.compare import Change, FileDiff, MetadataDiff
 from desktop_app.client.units import format_size
 from desktop_app.gui.i18n import tr
+from desktop_app.gui.models.row_table import RowTableModel
 
 _ROOT = QModelIndex()
 _MAX_SHOWN_CHARS = 200
@@ -38,7 +38,7 @@ def _absent() -> str:
     return tr("—", "a value that does not exist on this side of a comparison")
 
 
-class FileDiffModel(QAbstractTableModel):
+class FileDiffModel(RowTableModel):
     """The files that differ between two versions: path, change, old size, new size."""
 
     class Role(enum.IntEnum):
@@ -59,20 +59,8 @@ class FileDiffModel(QAbstractTableModel):
         self._rows = tuple(files)
         self.endResetModel()
 
-    def rowCount(self, parent: AnyIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if not 0 <= section < len(self.COLUMNS):
-            return None
-        return (tr("Path"), tr("Change"), tr("Old size"), tr("New size"))[section]
+    def headers(self) -> tuple[str, ...]:
+        return (tr("Path"), tr("Change"), tr("Old size"), tr("New size"))
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._rows):
@@ -114,7 +102,7 @@ def format_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-class MetadataDiffModel(QAbstractTableModel):
+class MetadataDiffModel(RowTableModel):
     """The metadata values that differ: dotted key, old value, new value."""
 
     class Role(enum.IntEnum):
@@ -135,20 +123,8 @@ class MetadataDiffModel(QAbstractTableModel):
         self._rows = tuple(items)
         self.endResetModel()
 
-    def rowCount(self, parent: AnyIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if not 0 <= section < len(self.COLUMNS):
-            return None
-        return (tr("Key"), tr("Old"), tr("New"))[section]
+    def headers(self) -> tuple[str, ...]:
+        return (tr("Key"), tr("Old"), tr("New"))
 
     def _text(self, item: MetadataDiff, column: str) -> str:
         if column == "key":

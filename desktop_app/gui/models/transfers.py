@@ -13,12 +13,13 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QApplication, QStyle
 
 from desktop_app.client.transfers import Job, JobKind, JobState
 from desktop_app.client.units import format_size
 from desktop_app.gui.i18n import tr
+from desktop_app.gui.models.row_table import RowTableModel
 
 Index = QModelIndex | QPersistentModelIndex
 Clock = Callable[[], float]
@@ -128,7 +129,7 @@ class _Row:
     speed: float | None = None
 
 
-class TransferTableModel(QAbstractTableModel):
+class TransferTableModel(RowTableModel):
     """Every job of the transfer queue as a row, updated in place as progress arrives."""
 
     def __init__(self, parent: QObject | None = None, *, clock: Clock = time.monotonic) -> None:
@@ -226,22 +227,8 @@ class TransferTableModel(QAbstractTableModel):
         return max(0, job.total_bytes - job.done_bytes) / entry.speed
 
     # -- the model interface ---------------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(Column)
-        ):
-            return tr(_HEADERS[Column(section)])
-        return None
+    def headers(self) -> list[str]:
+        return [tr(_HEADERS[column]) for column in Column]
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
