@@ -52,5 +52,6 @@ def test_built_wheel_contains_the_resources(tmp_path: Path) -> None:
     wheel = next(tmp_path.glob("artifact_desk-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "desktop_app/resources/icons/artifact-desk.svg" in names
+    assert "desktop_app/resources/translations/artifact_desk_de.qm" in names
     assert "desktop_app/gui/app.py" in names
     assert "desktop_app/server/routes/__init__.py" in names

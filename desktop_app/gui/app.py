@@ -7,7 +7,7 @@ import sys
 from importlib.resources import files
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, QTranslator, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QDialog
 
@@ -41,8 +41,10 @@ class AppSession(QObject):
         *,
         poll_ms: int = 2000,
         retry_ms: tuple[int, int] = (1000, 30_000),
+        translator: QTranslator | None = None,
     ) -> None:
         super().__init__()
+        self._translator = translator
         self.paths = paths
         self.settings = settings
         self._poll_ms = poll_ms
@@ -114,6 +116,8 @@ class AppSession(QObject):
         self.transfers.stop()
         self._stop_worker()
         self.mirror.close()
+        if self._translator is not None:
+            QCoreApplication.removeTranslator(self._translator)
 
     def _stop_worker(self) -> None:
         """Stop the worker thread and drop its replies that have not been delivered yet."""
@@ -165,8 +169,10 @@ def build_main_window(
     app = ensure_application()
     paths = (paths or AppPaths.from_env()).ensure()
     settings = load_settings(paths)
-    install_translator(app, settings.language)
-    window = AppSession(paths, settings, poll_ms=poll_ms, retry_ms=retry_ms).window
+    translator = install_translator(app, settings.language)
+    window = AppSession(
+        paths, settings, poll_ms=poll_ms, retry_ms=retry_ms, translator=translator
+    ).window
     # Worker threads share the interpreter lock with this one. Every Qt call releases it and
     # must take it back, waiting up to the switch interval (5 ms by default) while a sync
     # or a transfer runs Python code; at 1 ms a refresh of many calls is not stretched 5×.

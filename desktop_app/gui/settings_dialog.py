@@ -90,6 +90,7 @@ class SettingsDialog(QDialog):
         for code in available_languages():
             self.language.addItem(LANGUAGE_NAMES.get(code, code), code)
         self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
+        self.language.setToolTip(tr("The language changes when Artifact Desk starts again"))
         self.problem = QLabel()
         self.problem.setObjectName("settingsProblem")
         self.problem.setWordWrap(True)
