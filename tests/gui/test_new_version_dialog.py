@@ -20,14 +20,12 @@ from desktop_app.client.mirror_sync import sync_until_caught_up
 from desktop_app.client.transfers import UploadSpec
 from desktop_app.client.upload_preview import UploadSummary
 from desktop_app.core.errors import ValidationError
+from desktop_app.gui.models.metadata_rows import MetadataRowsModel, parse_value, value_text
 from desktop_app.gui.widgets.new_version_dialog import (
     PLAN_DELAY_MS,
-    MetadataRowsModel,
     NewVersionDialog,
     guess_type,
-    parse_value,
     suggest_name,
-    value_text,
 )
 
 
