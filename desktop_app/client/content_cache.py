@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import contextlib
-import errno
-import mmap
 import os
-import queue
 import secrets
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from desktop_app.client.blob_files import (
+    BlobFile,
+    Countdown,
+    PartialClaim,
+    WriteBehind,
+    lend_buffers,
+    read_chunks,
+    read_prefix,
+)
 from desktop_app.client.progress import CancelCheck, check_cancelled
 from desktop_app.client.sqlite_tx import immediate
 from desktop_app.core.digests import (
-    CHUNK_SIZE,
     BackgroundMd5,
     Chunk,
     b64_of,
@@ -31,12 +35,6 @@ from desktop_app.core.digests import (
 from desktop_app.core.errors import IntegrityError
 
 STALE_TEMP_SECONDS = 24 * 3600
-# Buffers lent to a source by put_into: more than a background hasher queues (8), plus
-# the one being filled and the one being hashed.
-POOL_BUFFERS = 12
-_O_DIRECT = getattr(os, "O_DIRECT", 0)
-_DIRECT_BLOCK = 4096  # O_DIRECT wants lengths in whole blocks of the device (512 or 4096)
-_OPEN_BINARY = getattr(os, "O_BINARY", 0)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS blobs (
@@ -148,7 +146,7 @@ class ContentCache:
         are verified once this returns (on an error the caller discards that file). Without
         it, a blob already in the cache is returned without reading ``chunks``.
         ``release(chunk)`` runs once a chunk is written and hashed: its buffer is free again.
-        ``direct`` writes the cache file past the page cache where it can (see _BlobFile).
+        ``direct`` writes the cache file past the page cache where it can (see BlobFile).
         """
         final = self.blob_path(digest)
         existing = self.path_for(digest) if copy_to is None else None
@@ -156,7 +154,7 @@ class ContentCache:
             return existing
         tmp = self._tmp_dir / f"{final.name}.{secrets.token_hex(8)}.part"
         try:
-            with _BlobFile(tmp, direct) as stream:
+            with BlobFile(tmp, direct) as stream:
                 written = self._write_verified(
                     digest, stream, chunks, size, on_bytes, is_cancelled, copy_to, release
                 )
@@ -169,7 +167,7 @@ class ContentCache:
     def _write_verified(
         self,
         digest: str,
-        stream: _BlobFile,
+        stream: BlobFile,
         chunks: Iterable[Chunk],
         size: int | None,
         on_bytes: Callable[[int], None] | None,
@@ -195,16 +193,14 @@ class ContentCache:
             # a thread of their own, as the hashing does, while this one reads the next
             # chunk and writes ``copy_to``.
             behind = (
-                _WriteBehind(stream)
-                if stream.direct and isinstance(hasher, BackgroundMd5)
-                else None
+                WriteBehind(stream) if stream.direct and isinstance(hasher, BackgroundMd5) else None
             )
             try:
                 for chunk in chunks:
                     check_cancelled(is_cancelled, f"caching {digest}")
                     # The chunk's buffer is free again once the threads are done with
                     # it; this loop is done with it before it asks for the next chunk.
-                    countdown = _Countdown(1 + (behind is not None), release, chunk)
+                    countdown = Countdown(1 + (behind is not None), release, chunk)
                     if behind is None:
                         stream.write(chunk)
                     else:
@@ -271,7 +267,7 @@ class ContentCache:
         new object per chunk: at a GiB per second, the page faults of fresh memory cost
         more than the copies.
         """
-        chunks, give_back = _lend_buffers(fill)
+        chunks, give_back = lend_buffers(fill)
         return self.put_stream(
             digest,
             chunks,
@@ -313,9 +309,9 @@ class ContentCache:
         """
         if copy_to is None and (existing := self.path_for(digest)) is not None:
             return existing
-        with _PartialClaim(self.partial_path(digest), self._claimed, self._lock) as claim:
+        with PartialClaim(self.partial_path(digest), self._claimed, self._lock) as claim:
             if not claim.held:
-                chunks, release = (read_from(0), None) if fill is None else _lend_buffers(fill)
+                chunks, release = (read_from(0), None) if fill is None else lend_buffers(fill)
                 return self.put_stream(
                     digest,
                     chunks,
@@ -375,10 +371,10 @@ class ContentCache:
         if start == size:
             chunks = ()  # all there: a crash came between the last write and the rename
         elif start == 0 and fill is not None:
-            chunks, release = _lend_buffers(fill)
+            chunks, release = lend_buffers(fill)
         else:
             chunks = read_from(start)
-        with _BlobFile(path, direct=start == 0, keep=start) as stream:
+        with BlobFile(path, direct=start == 0, keep=start) as stream:
             written = self._write_verified(
                 digest,
                 stream,
@@ -388,7 +384,7 @@ class ContentCache:
                 is_cancelled,
                 copy_to,
                 release,
-                done=_read_prefix(path, start),
+                done=read_prefix(path, start),
             )
         self._install(digest, path, written)
         return self.blob_path(digest)
@@ -446,7 +442,7 @@ class ContentCache:
         with open(src, "rb") as stream:
             return self.put_stream(
                 digest,
-                _read_chunks(stream),
+                read_chunks(stream),
                 size=os.fstat(stream.fileno()).st_size,
                 on_bytes=on_bytes,
                 is_cancelled=is_cancelled,
@@ -544,236 +540,3 @@ class ContentCache:
             with contextlib.suppress(OSError):
                 if entry.stat().st_mtime < cutoff:
                     entry.unlink()
-
-
-class _BlobFile:
-    """The temp file of a blob being cached, written with plain ``write`` calls.
-
-    With ``direct`` (on Linux, where the file system allows it) the writes bypass the
-    page cache (O_DIRECT) while the chunks are whole 4 KiB blocks in page-aligned buffers,
-    as :meth:`ContentCache.put_into` lends them; the first chunk that is not (the last one)
-    goes through the page cache, as does everything after it. A cached copy is read again
-    rarely, if ever, and the pages it would take (a GiB for a GiB) are what the copy in the
-    user's folder needs; on virtual machines that hand free memory back to the host, new
-    pages are slower to fill than a disk is to write.
-    """
-
-    def __init__(self, path: Path, direct: bool, *, keep: int | None = None) -> None:
-        if keep is None:
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_BINARY, 0o666)
-        else:
-            # A partial: the first ``keep`` bytes stay, writing goes on after them.
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | _OPEN_BINARY, 0o666)
-            try:
-                os.ftruncate(self._fd, keep)
-                os.lseek(self._fd, keep, os.SEEK_SET)
-            except BaseException:
-                os.close(self._fd)
-                raise
-        self._direct = False
-        if direct and _O_DIRECT and sys.platform.startswith("linux"):
-            with contextlib.suppress(OSError):  # e.g. EINVAL where the file system cannot
-                self._set_direct(True)
-                self._direct = True
-
-    def __enter__(self) -> _BlobFile:
-        return self
-
-    @property
-    def direct(self) -> bool:
-        """Whether writes still bypass the page cache."""
-        return self._direct
-
-    def __exit__(self, *exc_info: object) -> None:
-        os.close(self._fd)
-
-    def write(self, chunk: Chunk) -> None:
-        view = memoryview(chunk).cast("B")
-        if self._direct and len(view) % _DIRECT_BLOCK:
-            self._stop_direct()
-        while view:
-            try:
-                count = os.write(self._fd, view)
-            except OSError as exc:
-                if not (self._direct and exc.errno == errno.EINVAL):
-                    raise
-                self._stop_direct()  # a buffer or block size the device refuses
-                continue
-            view = view[count:]
-
-    def _stop_direct(self) -> None:
-        self._set_direct(False)
-        self._direct = False
-
-    def _set_direct(self, on: bool) -> None:
-        import fcntl
-
-        flags = fcntl.fcntl(self._fd, fcntl.F_GETFL)
-        flags = flags | _O_DIRECT if on else flags & ~_O_DIRECT
-        fcntl.fcntl(self._fd, fcntl.F_SETFL, flags)
-
-
-class _Countdown:
-    """Calls ``release(chunk)`` (if given) on the ``count``-th call."""
-
-    def __init__(self, count: int, release: Callable[[Chunk], object] | None, chunk: Chunk):
-        self._left = count
-        self._lock = threading.Lock()
-        self._release = release
-        self._chunk = chunk
-
-    def __call__(self) -> None:
-        with self._lock:
-            self._left -= 1
-            last = self._left == 0
-        if last and self._release is not None:
-            self._release(self._chunk)
-
-
-class _WriteBehind:
-    """Writes the chunks to a file on a thread of its own; ``finish`` raises its error."""
-
-    def __init__(self, stream: _BlobFile, queue_chunks: int = 8) -> None:
-        self._stream = stream
-        self._queue: queue.Queue[tuple[Chunk, Callable[[], None]] | None] = queue.Queue(
-            maxsize=queue_chunks
-        )
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="cache-write", daemon=True)
-        self._thread.start()
-        self._finished = False
-
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            chunk, then = item
-            if self._error is None:  # after an error, only hand the buffers back
-                try:
-                    self._stream.write(chunk)
-                except BaseException as exc:  # raised by finish()
-                    self._error = exc
-            then()
-
-    def write(self, chunk: Chunk, then: Callable[[], None]) -> None:
-        """Write ``chunk`` (which must not change until then), then call ``then()``."""
-        if self._error is not None:
-            self.finish()
-        self._queue.put((chunk, then))
-
-    def finish(self) -> None:
-        """Wait for the queued writes; raise the first error one of them met."""
-        if not self._finished:
-            self._finished = True
-            self._queue.put(None)
-            self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-
-class _PartialClaim:
-    """The right to write one partial file: only one writer per digest at a time.
-
-    Threads of this process see each other in ``claimed``; other processes through an
-    exclusive ``flock`` on the file where there is one (on other systems a second process
-    may write the same partial, and its digest check then fails and starts over).
-    """
-
-    def __init__(self, path: Path, claimed: set[Path], lock: threading.RLock) -> None:
-        self.path = path
-        self._claimed = claimed
-        self._lock = lock
-        self._fd: int | None = None
-        self.held = False
-
-    def __enter__(self) -> _PartialClaim:
-        with self._lock:
-            if self.path in self._claimed:
-                return self
-            self._claimed.add(self.path)
-        self.held = True
-        try:
-            self._lock_file()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def _lock_file(self) -> None:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: threads of this process only
-            return
-        fd = os.open(self.path, os.O_RDONLY | os.O_CREAT | _OPEN_BINARY, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            # The holder before us may have renamed its file into the cache meanwhile.
-            if os.fstat(fd).st_ino != os.stat(self.path).st_ino:
-                raise BlockingIOError
-        except OSError:
-            os.close(fd)
-            self.release()
-            return
-        self._fd = fd
-
-    def size(self) -> int:
-        """Bytes the partial holds (0 when there is none)."""
-        try:
-            return self.path.stat().st_size
-        except FileNotFoundError:
-            return 0
-
-    def discard(self) -> None:
-        """Remove the partial's bytes (they are not the blob's)."""
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-
-    def release(self) -> None:
-        with self._lock:
-            self._claimed.discard(self.path)
-        self.held = False
-
-    def __exit__(self, *exc_info: object) -> None:
-        if not self.held:
-            return
-        if self.size() == 0:
-            self.discard()  # nothing received: no empty file left behind
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-        self.release()
-
-
-def _lend_buffers(
-    fill: Callable[[Iterator[memoryview]], Iterable[memoryview]],
-) -> tuple[Iterable[memoryview], Callable[[Chunk], None]]:
-    """The chunks ``fill`` yields into a few lent buffers, and the call giving one back."""
-    free: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
-    for _ in range(POOL_BUFFERS):
-        free.put(memoryview(mmap.mmap(-1, CHUNK_SIZE)))  # page-aligned, for O_DIRECT
-
-    def lend() -> Iterator[memoryview]:
-        while True:
-            yield free.get()  # waits while every buffer is still being hashed
-
-    def give_back(chunk: Chunk) -> None:
-        if isinstance(chunk, memoryview):
-            free.put(memoryview(chunk.obj))  # the whole buffer, not the filled part
-
-    return fill(lend()), give_back
-
-
-def _read_prefix(path: Path, length: int) -> Iterator[bytes]:
-    """The first ``length`` bytes of ``path``, in chunks."""
-    if length == 0:
-        return
-    with open(path, "rb") as stream:
-        left = length
-        while left and (chunk := stream.read(min(CHUNK_SIZE, left))):
-            left -= len(chunk)
-            yield chunk
-    if left:
-        raise IntegrityError(f"the partial download {path} shrank while it was read; try again")
-
-
-def _read_chunks(stream: BinaryIO) -> Iterator[bytes]:
-    while chunk := stream.read(CHUNK_SIZE):
-        yield chunk
