@@ -22,7 +22,7 @@ from desktop_app.client.blob_files import (
     read_prefix,
 )
 from desktop_app.client.progress import CancelCheck, check_cancelled
-from desktop_app.client.sqlite_tx import immediate
+from desktop_app.client.sqlite_tx import enable_wal, immediate
 from desktop_app.core.digests import (
     BackgroundMd5,
     Chunk,
@@ -72,7 +72,7 @@ class ContentCache:
             root / "index.sqlite3", timeout=30, check_same_thread=False, isolation_level=None
         )
         with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            enable_wal(self._conn)
             self._conn.executescript(_SCHEMA)
         self._remove_stale_temp_files()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from desktop_app.client.progress import CancelCheck, check_cancelled
+from desktop_app.client.sqlite_tx import enable_wal
 from desktop_app.core.digests import CHUNK_SIZE, b64_of
 from desktop_app.core.errors import IntegrityError
 
@@ -99,7 +100,7 @@ class HashCache:
         else:
             db_path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(db_path, timeout=30, check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            enable_wal(self._conn)
             self._conn.execute("PRAGMA synchronous=NORMAL")
         with self._lock, self._conn:
             self._conn.execute(_SCHEMA)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from desktop_app.client.sqlite_tx import immediate
+from desktop_app.client.sqlite_tx import enable_wal, immediate
 from desktop_app.core.manifest import ManifestEntry
 from desktop_app.core.records import CollectionInfo, RunInfo, VersionInfo, VersionState
 
@@ -157,7 +157,7 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
+        enable_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
     conn.row_factory = sqlite3.Row
     return conn

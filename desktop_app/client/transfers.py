@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop_app.client.sqlite_tx import immediate
+from desktop_app.client.sqlite_tx import enable_wal, immediate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -159,7 +159,7 @@ class TransferQueue:
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        enable_wal(self._conn)
         self._conn.executescript(_SCHEMA)
         self.recover()
 
