@@ -3,6 +3,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from record_factory import make_version
+
 from desktop_app.client.compare import (
     Change,
     FileDiff,
@@ -12,22 +14,11 @@ from desktop_app.client.compare import (
     same_value,
 )
 from desktop_app.core.manifest import ManifestEntry
-from desktop_app.core.records import VersionInfo, VersionState
+from desktop_app.core.records import VersionInfo
 
 
 def version(index: int, size: int = 0, metadata: Mapping[str, Any] | None = None) -> VersionInfo:
-    return VersionInfo(
-        id=f"id{index}",
-        project="p",
-        name="data",
-        type="dataset",
-        index=index,
-        digest=f"{index:032d}",
-        size=size,
-        file_count=0,
-        state=VersionState.COMMITTED,
-        metadata=metadata or {},
-    )
+    return make_version(index=index, size=size, metadata=metadata or {})
 
 
 def entry(path: str, digest: str, size: int | None = 10) -> ManifestEntry:

@@ -2,23 +2,16 @@ from __future__ import annotations
 
 import random
 
+from record_factory import make_version
+
 from desktop_app.client.lineage_layout import LineageLayout, NodeKind, layout_lineage
 from desktop_app.client.mirror import LineageGraph
-from desktop_app.core.records import RunInfo, VersionInfo, VersionState
+from desktop_app.core.records import RunInfo, VersionInfo
 
 
 def version(vid: str, name: str, index: int = 0, logged_by: str | None = None) -> VersionInfo:
-    return VersionInfo(
-        id=vid,
-        project="p",
-        name=name,
-        type="dataset",
-        index=index,
-        digest="d" * 32,
-        size=1,
-        file_count=1,
-        state=VersionState.COMMITTED,
-        logged_by=logged_by,
+    return make_version(
+        id=vid, name=name, index=index, digest="d" * 32, size=1, file_count=1, logged_by=logged_by
     )
 
 

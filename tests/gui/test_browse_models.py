@@ -5,9 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtTest import QAbstractItemModelTester, QSignalSpy
 from pytestqt.modeltest import ModelTester
+from record_factory import make_version
 
 from desktop_app.client.mirror import CollectionRow, VersionRow
-from desktop_app.core.records import VersionInfo, VersionState
 from desktop_app.gui.models.project_tree import ArtifactFilterProxy, ProjectTreeModel, Role
 from desktop_app.gui.models.versions import Role as VersionRole
 from desktop_app.gui.models.versions import VersionTableModel
@@ -21,16 +21,13 @@ ROWS = [
 
 
 def version_row(index: int, *, size: int = 10, aliases: tuple[str, ...] = ()) -> VersionRow:
-    info = VersionInfo(
-        id=f"id{index}",
-        project="vision",
-        name="raw-images",
-        type="dataset",
+    info = make_version(
         index=index,
+        name="raw-images",
+        project="vision",
         digest="d" * 32,
         size=size,
         file_count=index + 1,
-        state=VersionState.COMMITTED,
         aliases=aliases,
         created_at=1_700_000_000 + index,
     )

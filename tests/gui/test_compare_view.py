@@ -5,10 +5,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QTableView, QTabWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
+from record_factory import make_version
 
 from desktop_app.client.compare import Change, VersionDiff, compare_versions
 from desktop_app.core.manifest import ManifestEntry
-from desktop_app.core.records import VersionInfo, VersionState
+from desktop_app.core.records import VersionInfo
 from desktop_app.gui.models.diff import FileDiffModel, MetadataDiffModel
 from desktop_app.gui.widgets.compare import CompareView, size_delta_text
 
@@ -19,19 +20,7 @@ def version(
     size: int = 0,
     metadata: dict[str, object] | None = None,
 ) -> VersionInfo:
-    return VersionInfo(
-        id=f"id{index}",
-        project="p",
-        name="data",
-        type="dataset",
-        index=index,
-        digest=f"{index:032d}",
-        size=size,
-        file_count=0,
-        state=VersionState.COMMITTED,
-        metadata=metadata or {},
-        aliases=aliases,
-    )
+    return make_version(index=index, aliases=aliases, size=size, metadata=metadata or {})
 
 
 def sample_diff() -> VersionDiff:

@@ -7,9 +7,10 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QGraphicsSimpleTextItem
 from pytestqt.qtbot import QtBot
+from record_factory import make_version
 
 from desktop_app.client.mirror import LineageGraph
-from desktop_app.core.records import RunInfo, VersionInfo, VersionState
+from desktop_app.core.records import RunInfo, VersionInfo
 from desktop_app.gui.widgets.lineage import (
     NODE_HEIGHT,
     LineageView,
@@ -21,17 +22,8 @@ from desktop_app.gui.widgets.lineage import (
 def version(
     vid: str, name: str, index: int | None = 0, logged_by: str | None = None
 ) -> VersionInfo:
-    return VersionInfo(
-        id=vid,
-        project="p",
-        name=name,
-        type="dataset",
-        index=index,
-        digest="d" * 32,
-        size=1,
-        file_count=1,
-        state=VersionState.COMMITTED,
-        logged_by=logged_by,
+    return make_version(
+        id=vid, name=name, index=index, digest="d" * 32, size=1, file_count=1, logged_by=logged_by
     )
 
 
