@@ -50,6 +50,9 @@ class FileIdentity(NamedTuple):
         return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
 
 
+SMALL_FILE_BYTES = 1 << 20  # read in one call: most of a small file's cost is per call
+
+
 def hash_stable_file(
     path: Path,
     *,
@@ -58,30 +61,50 @@ def hash_stable_file(
 ) -> tuple[str, FileIdentity]:
     """Hash ``path`` and return the digest with the identity it was computed for.
 
-    The file is stat'ed before and after reading; if it changed in between it is read again,
-    and after a few attempts IntegrityError says the file keeps changing.
+    The open file is stat'ed before and after reading; if it changed in between it is read
+    again, and after a few attempts IntegrityError says the file keeps changing.
     """
     for _attempt in range(HASH_ATTEMPTS):
-        before = FileIdentity.of(os.stat(path))
-        hasher = hashlib.md5()
-        read = 0
-        with open(path, "rb") as stream:
-            while True:
-                check_cancelled(is_cancelled, f"hashing {path}")
-                chunk = stream.read(CHUNK_SIZE)
-                if not chunk:
-                    break
-                hasher.update(chunk)
-                read += len(chunk)
+        check_cancelled(is_cancelled, f"hashing {path}")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            before = FileIdentity.of(os.fstat(fd))
+            if before.size <= SMALL_FILE_BYTES:
+                data = os.read(fd, before.size + 1)  # one byte more shows a file that grew
+                hasher = hashlib.md5(data)
+                read = len(data)
                 if on_bytes is not None:
-                    on_bytes(len(chunk))
-        after = FileIdentity.of(os.stat(path))
+                    on_bytes(read)
+            else:
+                hasher, read = _hash_stream(fd, path, on_bytes, is_cancelled)
+            after = FileIdentity.of(os.fstat(fd))
+        finally:
+            os.close(fd)
         if before == after and read == after.size:
             return b64_of(hasher), after
     raise IntegrityError(
         f"file {path} changed while being read; wait until the program writing it is "
         "done, then try again"
     )
+
+
+def _hash_stream(
+    fd: int,
+    path: Path,
+    on_bytes: Callable[[int], None] | None,
+    is_cancelled: CancelCheck | None,
+) -> tuple[Any, int]:
+    """MD5 of the rest of an open file, chunk by chunk; hashlib releases the GIL on each."""
+    hasher = hashlib.md5()
+    read = 0
+    with open(fd, "rb", closefd=False) as stream:
+        while chunk := stream.read(CHUNK_SIZE):
+            check_cancelled(is_cancelled, f"hashing {path}")
+            hasher.update(chunk)
+            read += len(chunk)
+            if on_bytes is not None:
+                on_bytes(len(chunk))
+    return hasher, read
 
 
 class HashCache:

@@ -89,7 +89,9 @@ def hash_files(
         return digest, identity, hashed_at_ns
 
     sizes = [known[index][1] for index in todo]
-    results = run_grouped(todo, sizes, hash_one, workers=workers, is_cancelled=is_cancelled)
+    results = run_grouped(
+        todo, sizes, hash_one, workers=workers, is_cancelled=is_cancelled, serial_below=SERIAL_BELOW
+    )
     throttle.finish()
     if cache is not None:  # one transaction, not one per file
         cache.store_many(
@@ -107,6 +109,9 @@ def hash_files(
 
 GROUP_FILES = 64
 GROUP_BYTES = 8 << 20
+# Files smaller than this hash faster one after another on one thread than in parallel
+# (measured: 10,000 files of 4 KiB took 0.4 s on one thread, 0.9 s on four).
+SERIAL_BELOW = 16 << 10
 
 
 def run_grouped(
@@ -116,16 +121,28 @@ def run_grouped(
     *,
     workers: int,
     is_cancelled: CancelCheck | None,
+    serial_below: int = 0,
 ) -> list[R]:
     """Like :func:`run_parallel`, but small items go to the pool in groups (results in
-    order): one task per 4 KiB file costs more than the work on it."""
-    groups = _groups(list(range(len(items))), list(sizes), workers)
+    order): one task per 4 KiB file costs more than the work on it.
+
+    Items under ``serial_below`` bytes all go to one worker: for them the work is mostly
+    Python holding the GIL, and threads taking turns at it are slower than one thread.
+    """
+    indices = list(range(len(items)))
+    tiny = [i for i in indices if sizes[i] < serial_below]
+    rest = [i for i in indices if sizes[i] >= serial_below]
+    groups = ([tiny] if tiny else []) + _groups(rest, [sizes[i] for i in rest], workers)
 
     def run_group(group: list[int], should_stop: CancelCheck) -> list[R]:
         return [work(items[index], should_stop) for index in group]
 
     done = run_parallel(groups, run_group, workers=workers, is_cancelled=is_cancelled)
-    return [result for group in done for result in group]
+    results: list[R | None] = [None] * len(items)
+    for group, group_results in zip(groups, done, strict=True):
+        for index, result in zip(group, group_results, strict=True):
+            results[index] = result
+    return results  # type: ignore[return-value]  # every index was in one group
 
 
 def _groups(indices: list[int], sizes: list[int], workers: int) -> list[list[int]]:

@@ -49,7 +49,7 @@ def test_empty_list() -> None:
 
 
 def test_workers_run_at_the_same_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    paths = make_files(tmp_path, 2, 10)
+    paths = make_files(tmp_path, 2, hashing_module.SERIAL_BELOW)
     barrier = threading.Barrier(2, timeout=10)
 
     def waiting(path: Path, **kwargs: Any) -> Any:
@@ -58,6 +58,29 @@ def test_workers_run_at_the_same_time(tmp_path: Path, monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(hashing_module, "hash_stable_file", waiting)
     assert len(hash_files(paths, None, workers=2)) == 2
+
+
+def test_tiny_files_are_hashed_on_one_thread_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threads taking turns at the GIL make tiny files slower to hash, not faster."""
+    (tmp_path / "tiny").mkdir()
+    (tmp_path / "big").mkdir()
+    tiny = make_files(tmp_path / "tiny", 40, 100)
+    big = make_files(tmp_path / "big", 3, hashing_module.SERIAL_BELOW)
+    threads: dict[Path, int] = {}
+
+    def recording(path: Path, **kwargs: Any) -> Any:
+        threads[path] = threading.get_ident()
+        return hash_stable_file(path, **kwargs)
+
+    monkeypatch.setattr(hashing_module, "hash_stable_file", recording)
+    mixed = [big[0], *tiny[:20], big[1], *tiny[20:], big[2]]
+
+    digests = hash_files(mixed, None, workers=4)
+
+    assert digests == [md5_b64(p.read_bytes()) for p in mixed]
+    assert len({threads[p] for p in tiny}) == 1
 
 
 def test_cancel_stops_promptly_and_caches_nothing_half_done(tmp_path: Path) -> None:
