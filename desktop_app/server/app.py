@@ -26,7 +26,7 @@ API_PREFIX = "/api/v1"
 def create_app(config: ServerConfig) -> FastAPI:
     """The API over the store in ``config``; the store opens now and closes at shutdown."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(config.database_url, config.blob_dir)
+    store = Store(config.database_url, config.blob_dir, pack_small_blobs=True)
     keys = KeyStore(store.engine)
 
     @asynccontextmanager

@@ -21,8 +21,8 @@ from desktop_app.core.records import (
     VersionState,
 )
 from desktop_app.store import schema as s
-from desktop_app.store.blobs import BlobStore
-from desktop_app.store.db import create_schema, make_engine
+from desktop_app.store.blobs import BlobStore, Extent
+from desktop_app.store.db import create_schema, insert_new, make_engine
 from desktop_app.store.rows import (
     run_select,
     version_select,
@@ -45,10 +45,14 @@ def batches(items: Sequence[Any], size: int = _BATCH) -> Iterator[Sequence[Any]]
 class StoreBase:
     """The store's state and the queries its parts share."""
 
-    def __init__(self, db_url: str, blob_root: Path) -> None:
+    def __init__(self, db_url: str, blob_root: Path, *, pack_small_blobs: bool = False) -> None:
+        """``pack_small_blobs`` keeps each batch of small blobs in one pack file (the server
+        does: one file per batch is far cheaper to write and sync than one per blob). The
+        embedded store keeps a file per blob, which downloads copy straight from."""
         self.engine = make_engine(db_url)
         create_schema(self.engine)
         self.blobs = BlobStore(blob_root)
+        self.pack_small_blobs = pack_small_blobs
 
     def close(self) -> None:
         self.engine.dispose()
@@ -148,33 +152,52 @@ class StoreBase:
 
     def _missing(self, conn: Connection, project_id: int, hex_digests: Sequence[str]) -> set[str]:
         """The digests this project may not read yet, or whose bytes are gone."""
-        held: set[str] = set()
-        for batch in batches(hex_digests):
-            held.update(
-                conn.execute(
-                    select(s.project_blobs.c.digest).where(
-                        s.project_blobs.c.project_id == project_id,
-                        s.project_blobs.c.digest.in_(batch),
-                    )
-                ).scalars()
+        found = self._extents(conn, project_id, hex_digests)
+        return {d for d in hex_digests if d not in found}
+
+    def _extents(
+        self, conn: Connection, project_id: int | None, hex_digests: Iterable[str]
+    ) -> dict[str, Extent]:
+        """Where the bytes lie of the digests this project may read and the store still has
+        (``project_id=None``: of any project).
+
+        A blob's own file must still have the recorded size (a damaged one counts as gone,
+        so that it is uploaded again); a pack file must still be there.
+        """
+        packed = s.packed_blobs.c
+        query = select(s.blobs.c.digest, s.blobs.c.size, packed.pack, packed.pack_offset).outerjoin(
+            s.packed_blobs, s.packed_blobs.c.digest == s.blobs.c.digest
+        )
+        if project_id is not None:
+            query = query.join(
+                s.project_blobs,
+                and_(
+                    s.project_blobs.c.digest == s.blobs.c.digest,
+                    s.project_blobs.c.project_id == project_id,
+                ),
             )
-        return {d for d in hex_digests if d not in held or not self.blobs.exists(d)}
+        rows: list[Any] = []
+        for batch in batches(sorted(set(hex_digests))):
+            rows.extend(conn.execute(query.where(s.blobs.c.digest.in_(batch))))
+        found: dict[str, Extent] = {}
+        packs: dict[str, bool] = {}
+        for row in rows:
+            if row.pack is not None:
+                path = self.blobs.pack_path(row.pack)
+                if row.pack not in packs:
+                    packs[row.pack] = path.is_file()
+                if packs[row.pack]:
+                    found[row.digest] = Extent(path, row.pack_offset, row.size, packed=True)
+                    continue
+            # A blob of its own, or one sent again alone after its pack was lost.
+            extent = self.blobs.loose_extent(row.digest)
+            if extent is not None and extent.size == row.size:
+                found[row.digest] = extent
+        return found
 
     def _grant_blobs(self, conn: Connection, project_id: int, hex_digests: Iterable[str]) -> None:
-        wanted = set(hex_digests)
-        have: set[str] = set()
-        for batch in batches(sorted(wanted)):
-            have.update(
-                conn.execute(
-                    select(s.project_blobs.c.digest).where(
-                        s.project_blobs.c.project_id == project_id,
-                        s.project_blobs.c.digest.in_(batch),
-                    )
-                ).scalars()
-            )
-        new = [{"project_id": project_id, "digest": d} for d in sorted(wanted - have)]
-        if new:
-            conn.execute(insert(s.project_blobs), new)
+        rows = [{"project_id": project_id, "digest": d} for d in sorted(set(hex_digests))]
+        insert_new(conn, s.project_blobs, rows)
 
     def _latest_row(self, conn: Connection, collection_id: int) -> Any:
         return conn.execute(

@@ -6,7 +6,11 @@ and the folder fsynced. A ``.part`` file is the resumable state: its size is the
 offset. ``scope`` keeps one project's partial uploads invisible to another.
 
 Small blobs arrive in batches: each is verified in memory, all are written, the file system
-is synced once, then all are renamed into place and synced again.
+is synced once, then all are renamed into place and synced again. A store may instead keep
+each batch in one pack file, ``packs/<id>.pack`` (the blobs one after another): one file
+and one sync per batch instead of one per blob. Where a packed blob lies is kept in the
+metadata database, which is what makes it readable; a pack that a crash left unrecorded
+is removed by garbage collection.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import shutil
 import sys
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -61,6 +66,16 @@ def sync_files(folder: Path, files: Sequence[Path]) -> None:
         fsync_dir(parent)
 
 
+@dataclass(frozen=True)
+class Extent:
+    """Where a blob's bytes are: ``size`` bytes of the file ``path`` from ``offset``."""
+
+    path: Path
+    offset: int
+    size: int
+    packed: bool = False
+
+
 class BlobStore:
     """Content-addressed files under ``root``, keyed by hex MD5."""
 
@@ -68,8 +83,10 @@ class BlobStore:
         self.root = root
         self.objects = root / "objects"
         self.uploads = root / "uploads"
+        self.packs = root / "packs"
         self.objects.mkdir(parents=True, exist_ok=True)
         self.uploads.mkdir(parents=True, exist_ok=True)
+        self.packs.mkdir(exist_ok=True)
         for prefix in range(256):  # all fan-out folders now, not a mkdir per blob later
             (self.objects / f"{prefix:02x}").mkdir(exist_ok=True)
         self._locks: dict[tuple[str, str], threading.Lock] = {}
@@ -172,10 +189,7 @@ class BlobStore:
         short by a crash is never served and is simply written again (through a temporary
         file and a rename, since the name is then taken).
         """
-        for hex_digest, data in blobs:
-            got = hashlib.md5(data).hexdigest()
-            if got != hex_digest:
-                raise _mismatch(hex_digest, got)
+        verify_blobs(blobs)
         batch = self.uploads / f"batch-{secrets.token_hex(8)}"
         written: list[Path] = []
         renames: list[tuple[Path, str]] = []
@@ -204,6 +218,88 @@ class BlobStore:
                 sync_files(self.root, [self.path(h) for _, h in renames])
         finally:
             shutil.rmtree(batch, ignore_errors=True)
+
+    def write_pack(
+        self, blobs: Sequence[tuple[str, bytes]], *, verified: bool = False
+    ) -> tuple[str, dict[str, int]]:
+        """Store blobs ``(hex digest, bytes)`` together in a new pack file, synced.
+
+        All are verified before anything is written (unless the caller just did). Returns
+        the pack's id and where each blob starts in it (a digest given twice is stored once).
+        """
+        if not verified:
+            verify_blobs(blobs)
+        offsets: dict[str, int] = {}
+        parts: list[bytes] = []
+        position = 0
+        for hex_digest, data in blobs:
+            if hex_digest not in offsets:
+                offsets[hex_digest] = position
+                parts.append(data)
+                position += len(data)
+        pack = secrets.token_hex(16)
+        path = self.pack_path(pack)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.writelines(parts)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        fsync_dir(self.packs)
+        return pack, offsets
+
+    def pack_path(self, pack: str) -> Path:
+        return self.packs / f"{pack}.pack"
+
+    def loose_extent(self, hex_digest: str) -> Extent | None:
+        """The blob's own file, or None when there is none."""
+        path = self.path(hex_digest)
+        try:
+            return Extent(path, 0, path.stat().st_size)
+        except FileNotFoundError:
+            return None
+
+    def pack_files(self) -> dict[str, tuple[int, float]]:
+        """``pack id -> (size, mtime)`` of every pack file."""
+        found = {}
+        for path in self.packs.glob("*.pack"):
+            with contextlib.suppress(FileNotFoundError):
+                info = path.stat()
+                found[path.stem] = (info.st_size, info.st_mtime)
+        return found
+
+    def delete_pack(self, pack: str) -> int:
+        """Remove a pack file; return the bytes freed."""
+        return _unlink(self.pack_path(pack))
+
+    def read_extent(
+        self, extent: Extent, *, start: int = 0, chunk_size: int = CHUNK_SIZE
+    ) -> Iterator[bytes]:
+        """Stream a blob's bytes from byte ``start``; the file is opened before this returns."""
+        stream = open(extent.path, "rb")  # noqa: SIM115 - closed by the generator
+        return _stream(stream, start, chunk_size, offset=extent.offset, size=extent.size)
+
+    def read_extents(self, extents: Sequence[Extent]) -> list[bytes]:
+        """The bytes of each extent, opening each file once."""
+        by_file: dict[Path, list[int]] = {}
+        for index, extent in enumerate(extents):
+            by_file.setdefault(extent.path, []).append(index)
+        found: list[bytes] = [b""] * len(extents)
+        for path, indexes in by_file.items():
+            with open(path, "rb") as stream:
+                for index in sorted(indexes, key=lambda i: extents[i].offset):
+                    extent = extents[index]
+                    data = os.pread(stream.fileno(), extent.size, extent.offset)
+                    if len(data) != extent.size:
+                        raise IntegrityError(
+                            f"{path} ends before the {extent.size} bytes at {extent.offset}; "
+                            "the blob store is damaged, restore it from a backup"
+                        )
+                    found[index] = data
+        return found
 
     def _place(self, tmp: Path, hex_digest: str) -> None:
         # Replacing a blob that is already there swaps identical bytes: harmless, and one
@@ -257,6 +353,14 @@ class BlobStore:
             os.close(fd)
 
 
+def verify_blobs(blobs: Iterable[tuple[str, bytes]]) -> None:
+    """Raise ``IntegrityError`` for the first blob whose bytes do not hash to its digest."""
+    for hex_digest, data in blobs:
+        got = hashlib.md5(data).hexdigest()
+        if got != hex_digest:
+            raise _mismatch(hex_digest, got)
+
+
 def _mismatch(expected: str, got: str) -> IntegrityError:
     return IntegrityError(
         f"the bytes sent for blob {expected} hash to {got}; the file changed or was "
@@ -273,9 +377,18 @@ def _unlink(path: Path) -> int:
     return size
 
 
-def _stream(stream: BinaryIO, start: int, chunk_size: int) -> Iterator[bytes]:
+def _stream(
+    stream: BinaryIO, start: int, chunk_size: int, *, offset: int = 0, size: int | None = None
+) -> Iterator[bytes]:
+    """Chunks of ``stream`` from ``offset + start``, up to ``size`` bytes after ``offset``."""
     with stream:
-        if start:
-            stream.seek(start)
-        while chunk := stream.read(chunk_size):
+        if offset + start:
+            stream.seek(offset + start)
+        left = None if size is None else max(size - start, 0)
+        while left is None or left > 0:
+            chunk = stream.read(chunk_size if left is None else min(chunk_size, left))
+            if not chunk:
+                return
+            if left is not None:
+                left -= len(chunk)
             yield chunk

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from desktop_app.core.errors import ValidationError
@@ -69,6 +71,25 @@ def write_tx(engine: Engine, *, durable: bool = True) -> Iterator[Connection]:
             yield conn
 
 
+def insert_new(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows``, skipping those whose key is already there, also when another writer
+    has just added it (``ON CONFLICT DO NOTHING`` on both engines)."""
+    if rows:
+        conn.execute(_insert_for(conn)(table).on_conflict_do_nothing(), list(rows))
+
+
+def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, key: str) -> None:
+    """Insert ``rows``; where ``key`` is already there, the row's other columns win."""
+    if rows:
+        statement = _insert_for(conn)(table)
+        others = {c.name: statement.excluded[c.name] for c in table.columns if c.name != key}
+        conn.execute(statement.on_conflict_do_update(index_elements=[key], set_=others), list(rows))
+
+
+def _insert_for(conn: Connection) -> Any:
+    return postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
 @contextmanager
 def read_tx(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn, conn.begin():
@@ -89,3 +110,22 @@ def create_schema(engine: Engine) -> None:
                     conn.execute(insert(table).values(**row))
         except SqlIntegrityError:
             pass  # another process created it first
+    _upgrade_version(engine)
+
+
+def _upgrade_version(engine: Engine) -> None:
+    """Refuse a database from a newer release; mark an older one as upgraded.
+
+    Every upgrade so far only adds tables, which ``create_all`` above has just done.
+    """
+    with write_tx(engine) as conn:
+        info = schema.schema_info
+        found = conn.execute(select(info.c.version).where(info.c.id == 1)).scalar_one()
+        if found > schema.SCHEMA_VERSION:
+            raise ValidationError(
+                f"the metadata database {engine.url.render_as_string(hide_password=True)} was "
+                f"written by a newer Artifact Desk (schema {found}, this release reads up to "
+                f"{schema.SCHEMA_VERSION}); upgrade Artifact Desk to use it"
+            )
+        if found < schema.SCHEMA_VERSION:
+            conn.execute(update(info).where(info.c.id == 1).values(version=schema.SCHEMA_VERSION))

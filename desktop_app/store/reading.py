@@ -33,6 +33,7 @@ from desktop_app.store.base import (
     entry_from_row,
     version_index,
 )
+from desktop_app.store.blobs import Extent
 from desktop_app.store.db import read_tx
 from desktop_app.store.rows import (
     collection_from_row,
@@ -212,31 +213,51 @@ class ReadingMixin(StoreBase):
     def read_blob(
         self, project: str, digest: str, *, start: int = 0, chunk_size: int = 1 << 20
     ) -> Iterator[bytes]:
-        hex_digest = self._readable_blob(project, digest)
-        return self.blobs.read(hex_digest, start=start, chunk_size=chunk_size)
+        for attempt in range(2):
+            extent = self._extent(project, digest)
+            try:
+                return self.blobs.read_extent(extent, start=start, chunk_size=chunk_size)
+            except FileNotFoundError:
+                if attempt:  # moved by a compaction twice in a row, or removed
+                    break
+        raise NotFoundError(f"project {project!r} holds no file with digest {digest}")
 
     def read_blobs(self, project: str, digests: Sequence[str]) -> Iterator[tuple[str, bytes]]:
-        paths = self.local_blob_paths(project, digests)
-        missing = [d for d in digests if d not in paths]
-        if missing:
-            raise NotFoundError(f"project {project!r} holds no file with digest {missing[0]}")
-        for digest in digests:
-            yield digest, paths[digest].read_bytes()
+        for attempt in range(2):
+            extents = self.blob_extents(project, digests)
+            missing = [d for d in digests if d not in extents]
+            if missing:
+                raise NotFoundError(f"project {project!r} holds no file with digest {missing[0]}")
+            try:
+                found = self.blobs.read_extents([extents[d] for d in digests])
+            except FileNotFoundError:
+                if attempt:  # a pack compacted away between the lookup and the read
+                    raise
+                continue
+            return iter(list(zip(digests, found, strict=True)))
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    def local_blob_paths(self, project: str, digests: Sequence[str]) -> dict[str, Path]:
+    def blob_extents(self, project: str, digests: Sequence[str]) -> dict[str, Extent]:
+        """Where the bytes of each digest this project may read lie (others are left out)."""
         hexed = {digest: b64_to_hex(digest) for digest in digests}
         with read_tx(self.engine) as conn:
             project_id = self._project_id(conn, project)
-            missing = self._missing(conn, project_id, sorted(set(hexed.values())))
-        return {d: self.blobs.path(h) for d, h in hexed.items() if h not in missing}
+            found = self._extents(conn, project_id, hexed.values())
+        return {d: found[h] for d, h in hexed.items() if h in found}
 
-    def _readable_blob(self, project: str, digest: str) -> str:
+    def local_blob_paths(self, project: str, digests: Sequence[str]) -> dict[str, Path]:
+        """Blobs kept as files of their own (packed ones are read with ``read_blobs``)."""
+        extents = self.blob_extents(project, digests)
+        return {d: e.path for d, e in extents.items() if not e.packed}
+
+    def _extent(self, project: str, digest: str) -> Extent:
         hex_digest = b64_to_hex(digest)
         with read_tx(self.engine) as conn:
             project_id = self._project_id(conn, project)
-            if hex_digest in self._missing(conn, project_id, [hex_digest]):
-                raise NotFoundError(f"project {project!r} holds no file with digest {digest}")
-        return hex_digest
+            extent = self._extents(conn, project_id, [hex_digest]).get(hex_digest)
+        if extent is None:
+            raise NotFoundError(f"project {project!r} holds no file with digest {digest}")
+        return extent
 
     def events(self, since: int = 0, *, limit: int = 1000) -> list[Event]:
         if not 1 <= limit <= 10_000:

@@ -16,7 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: packed_blobs
 
 metadata_obj = MetaData()
 
@@ -129,6 +129,17 @@ blobs = Table(
     Column("digest", String(32), primary_key=True),
     Column("size", BigInteger, nullable=False),
     Column("created_at", Float, nullable=False),
+)
+
+# Where a blob kept in a pack file lies: small blobs that arrive in a batch are stored
+# together in one pack file (``packs/<pack>.pack``) instead of one file each. A blob with no
+# row here is a file of its own.
+packed_blobs = Table(
+    "packed_blobs",
+    metadata_obj,
+    Column("digest", String(32), ForeignKey("blobs.digest"), primary_key=True),
+    Column("pack", String(32), nullable=False, index=True),
+    Column("pack_offset", BigInteger, nullable=False),
 )
 
 # Which project may read a blob: one that uploaded it or committed a version holding it.

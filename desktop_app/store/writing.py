@@ -25,7 +25,6 @@ from desktop_app.core.names import (
 from desktop_app.core.paths import validate_entry_path
 from desktop_app.core.records import (
     DraftResult,
-    GcReport,
     VersionInfo,
     VersionState,
 )
@@ -37,12 +36,11 @@ from desktop_app.store.base import (
     now,
     version_payload,
 )
-from desktop_app.store.db import read_tx, write_tx
+from desktop_app.store.blobs import verify_blobs
+from desktop_app.store.db import insert_new, read_tx, upsert, write_tx
 from desktop_app.store.rows import (
     versions_from_rows,
 )
-
-STALE_UPLOAD_SECONDS = 7 * 24 * 3600
 
 
 class WritingMixin(StoreBase):
@@ -109,7 +107,9 @@ class WritingMixin(StoreBase):
         same = self._same_as_latest(project, name, type_, digest, run_id)
         if same is not None:  # nothing to write: no write lock, no fsync
             return DraftResult(same, (), unchanged=True)
-        with write_tx(self.engine) as conn:
+        # Not durable: a draft lost in a power cut is only an upload to start again, and the
+        # commit that makes it a version is durable (which flushes the draft with it).
+        with write_tx(self.engine, durable=False) as conn:
             if run_id is not None:
                 self._get_run_row(conn, run_id)
             project_id = self._ensure_project(conn, project)
@@ -186,45 +186,49 @@ class WritingMixin(StoreBase):
         with read_tx(self.engine) as conn:
             project_id = self._project_id(conn, project)
         if self.blobs.write(str(project_id), hex_digest, size, chunks, offset=offset):
-            self._record_blobs(project_id, [(hex_digest, size)])
+            self._record_blobs(project_id, {hex_digest: size})
         # else partial: the client resumes from upload_offset()
 
     def upload_blobs(self, project: str, blobs: Sequence[tuple[str, bytes]]) -> None:
         hexed = [(b64_to_hex(digest), data) for digest, data in blobs]
-        recorded: set[str] = set()
         with read_tx(self.engine) as conn:
             project_id = self._project_id(conn, project)
-            for batch in batches(sorted({h for h, _data in hexed})):
-                recorded.update(
-                    conn.execute(select(s.blobs.c.digest).where(s.blobs.c.digest.in_(batch)))
-                    .scalars()
-                    .all()
-                )
-        self.blobs.write_many(hexed, recorded=recorded)
-        self._record_blobs(project_id, [(h, len(data)) for h, data in hexed])
+            stored = set(self._extents(conn, None, (h for h, _data in hexed)))
+        sizes = {h: len(data) for h, data in hexed}
+        if not self.pack_small_blobs:
+            self.blobs.write_many(hexed, recorded=stored)
+            self._record_blobs(project_id, sizes)
+            return
+        verify_blobs(hexed)  # also those already stored: wrong bytes are an error either way
+        fresh = [(h, data) for h, data in hexed if h not in stored]
+        packed: dict[str, tuple[str, int]] = {}
+        if fresh:
+            pack, offsets = self.blobs.write_pack(fresh, verified=True)
+            packed = {h: (pack, offset) for h, offset in offsets.items()}
+        self._record_blobs(project_id, sizes, packed)
 
-    def _record_blobs(self, project_id: int, blobs: Sequence[tuple[str, int]]) -> None:
-        """Note stored blobs and let the project read them.
+    def _record_blobs(
+        self,
+        project_id: int,
+        sizes: Mapping[str, int],
+        packed: Mapping[str, tuple[str, int]] | None = None,
+    ) -> None:
+        """Note stored blobs (and where packed ones lie) and let the project read them.
 
         Not durable on its own: a grant lost in a power cut only means the blob is sent
         again, and the commit that relies on it is durable, which flushes it as well.
         """
-        sizes = dict(blobs)
+        created = now()
         with write_tx(self.engine, durable=False) as conn:
-            known: set[str] = set()
-            for batch in batches(sorted(sizes)):
-                known.update(
-                    conn.execute(
-                        select(s.blobs.c.digest).where(s.blobs.c.digest.in_(batch))
-                    ).scalars()
-                )
-            new = [
-                {"digest": d, "size": size, "created_at": now()}
-                for d, size in sizes.items()
-                if d not in known
-            ]
-            if new:
-                conn.execute(insert(s.blobs), new)
+            rows = [{"digest": d, "size": n, "created_at": created} for d, n in sizes.items()]
+            insert_new(conn, s.blobs, sorted(rows, key=lambda row: row["digest"]))
+            if packed:
+                # The newest copy wins: it replaces one whose pack went missing.
+                locations = [
+                    {"digest": d, "pack": pack, "pack_offset": offset}
+                    for d, (pack, offset) in sorted(packed.items())
+                ]
+                upsert(conn, s.packed_blobs, locations, key="digest")
             self._grant_blobs(conn, project_id, sizes)
 
     def commit(self, version_id: str) -> VersionInfo:
@@ -354,32 +358,6 @@ class WritingMixin(StoreBase):
         ).scalar_one()
         if remaining == 0:
             conn.execute(delete(s.collections).where(s.collections.c.id == collection_id))
-
-    def gc(self, *, stale_upload_seconds: float = STALE_UPLOAD_SECONDS) -> GcReport:
-        """Remove blobs that no committed or pending version holds, and stale partials."""
-        live = (
-            select(s.entries.c.blob)
-            .join(s.versions, s.versions.c.id == s.entries.c.version_id)
-            .where(
-                s.entries.c.blob.is_not(None),
-                s.versions.c.state != VersionState.DELETED.value,
-            )
-        )
-        with write_tx(self.engine) as conn:
-            dead = list(
-                conn.execute(
-                    select(s.blobs.c.digest).where(s.blobs.c.digest.not_in(live))
-                ).scalars()
-            )
-            for batch in batches(dead):
-                conn.execute(delete(s.project_blobs).where(s.project_blobs.c.digest.in_(batch)))
-                conn.execute(delete(s.blobs).where(s.blobs.c.digest.in_(batch)))
-        freed = sum(self.blobs.delete(d) for d in dead)
-        cutoff = now() - stale_upload_seconds
-        for path, mtime in self.blobs.partial_uploads():
-            if mtime < cutoff:
-                freed += self.blobs.remove_partial(path)
-        return GcReport(blobs_removed=len(dead), bytes_freed=freed)
 
 
 def _check_manifest(manifest: Manifest) -> None:

@@ -127,11 +127,11 @@ def download_blobs(
     """Many small blobs in one answer, framed like uploads, in the order asked."""
     project = need_project(principal, project, Role.READ)
     digests = [_digest(hex_digest) for hex_digest in body.digests]
-    paths = store.local_blob_paths(project, digests)
-    missing = [d for d in body.digests if hex_to_b64(d) not in paths]
+    extents = store.blob_extents(project, digests)
+    missing = [d for d in body.digests if hex_to_b64(d) not in extents]
     if missing:
         raise NotFoundError(f"project {project!r} holds no blob {missing[0]}")
-    total = sum(paths[d].stat().st_size for d in digests)
+    total = sum(extents[d].size for d in digests)
     if total > config.max_batch_bytes:
         raise ApiError(
             413,
@@ -187,10 +187,10 @@ def download_blob(
     """The blob's bytes, all or from a ``Range``; streamed in 1 MiB chunks."""
     project = need_project(principal, project, Role.READ)
     digest = _digest(hex_digest)
-    path = store.local_blob_paths(project, [digest]).get(digest)
-    if path is None:
+    extent = store.blob_extents(project, [digest]).get(digest)
+    if extent is None:
         raise NotFoundError(f"project {project!r} holds no blob {hex_digest}")
-    total = path.stat().st_size
+    total = extent.size
     start, end = _parse_range(request.headers.get("range"), total)
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start)}
     status = 200
