@@ -73,6 +73,7 @@ __all__ = ["AuthenticationError", "HttpBackend", "RetryPolicy", "Timeouts"]
 T = TypeVar("T")
 PAGE_LIMIT = 1000
 MAX_BATCH_BYTES = 64 * 1024 * 1024
+MAX_DIGESTS_PER_CALL = 10_000
 _FRAME_HEADER_BYTES = 16 + 8
 # What a body read may raise when the connection drops mid-stream.
 _STREAM_ERRORS = (
@@ -365,6 +366,23 @@ class HttpBackend:
         headers = {"Content-Type": "application/octet-stream"}
         for body in _frame_batches(blobs):
             self._t.send("POST", path, data=body, headers=headers).close()
+
+    def missing_blobs(self, project: str, digests: Sequence[str]) -> list[str]:
+        """Asked in requests of at most 10,000 digests (the server's limit)."""
+        path = f"/projects/{_project(project)}/blobs/missing"
+        hexed = [b64_to_hex(digest) for digest in digests]
+        lacking: set[str] = set()
+        for start in range(0, len(hexed), MAX_DIGESTS_PER_CALL):
+            asked = hexed[start : start + MAX_DIGESTS_PER_CALL]
+            answer = self._t.call("POST", path, body={"digests": asked})
+            missing = answer.get("missing") if isinstance(answer, dict) else None
+            if not isinstance(missing, list) or not set(missing) <= set(asked):
+                raise ValidationError(
+                    f"the server at {self.url} answered which blobs it lacks with other "
+                    "digests than it was asked about; tell the server's admin"
+                )
+            lacking.update(missing)
+        return [d for d, h in zip(digests, hexed, strict=True) if h in lacking]
 
     def commit(self, version_id: str) -> VersionInfo:
         """Give the draft its version number and move ``latest``; idempotent, so retried."""

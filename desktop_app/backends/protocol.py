@@ -123,8 +123,15 @@ class Backend(Protocol):
         """Store several small blobs ``(digest, bytes)`` at once, each verified.
 
         Many small files cost one round trip and one file-system sync per batch instead of
-        one each; a bad blob rejects the batch before any of it is kept.
+        one each; a bad blob rejects the batch before any of it is kept. A project that does
+        not exist yet is created (its first draft would create it a moment later).
         """
+        ...
+
+    def missing_blobs(self, project: str, digests: Sequence[str]) -> list[str]:
+        """Those of ``digests`` whose bytes this project cannot read yet,
+        in the order given; all of them when the project does not exist. Blobs of other
+        projects count as missing: nothing is revealed across projects."""
         ...
 
     def commit(self, version_id: str) -> VersionInfo:

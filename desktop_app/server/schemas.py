@@ -227,6 +227,10 @@ class FetchIn(BaseModel):
     digests: list[str] = Field(min_length=1, max_length=10_000)
 
 
+class MissingOut(BaseModel):
+    missing: list[str] = Field(description="the digests asked about that the project lacks")
+
+
 class Offset(BaseModel):
     offset: int
 

@@ -150,11 +150,6 @@ class StoreBase:
             raise NotFoundError(f"run {run_id!r} does not exist")
         return row
 
-    def _missing(self, conn: Connection, project_id: int, hex_digests: Sequence[str]) -> set[str]:
-        """The digests this project may not read yet, or whose bytes are gone."""
-        found = self._extents(conn, project_id, hex_digests)
-        return {d for d in hex_digests if d not in found}
-
     def _extents(
         self, conn: Connection, project_id: int | None, hex_digests: Iterable[str]
     ) -> dict[str, Extent]:
@@ -179,20 +174,52 @@ class StoreBase:
         rows: list[Any] = []
         for batch in batches(sorted(set(hex_digests))):
             rows.extend(conn.execute(query.where(s.blobs.c.digest.in_(batch))))
+        return self._extents_of_rows(rows)
+
+    def _unreadable_entries(
+        self, conn: Connection, project_id: int, version_id: str
+    ) -> list[tuple[str, str]]:
+        """``(path, hex digest)`` of the version's files whose bytes this project may not
+        read yet or that are gone: one query over the entries, not one per batch of them."""
+        entries, packed, held = s.entries.c, s.packed_blobs.c, s.project_blobs.c
+        rows = conn.execute(
+            select(
+                entries.path,
+                entries.blob.label("digest"),
+                held.digest.label("held"),
+                s.blobs.c.size,
+                packed.pack,
+                packed.pack_offset,
+            )
+            .outerjoin(
+                s.project_blobs,
+                and_(held.digest == entries.blob, held.project_id == project_id),
+            )
+            .outerjoin(s.blobs, s.blobs.c.digest == entries.blob)
+            .outerjoin(s.packed_blobs, packed.digest == entries.blob)
+            .where(entries.version_id == version_id, entries.blob.is_not(None))
+        ).all()
+        readable = self._extents_of_rows([r[1:] for r in rows if r[2] is not None])
+        return [(path, digest) for path, digest, *_rest in rows if digest not in readable]
+
+    def _extents_of_rows(self, rows: Sequence[Any]) -> dict[str, Extent]:
+        """Extents of rows ``(digest, [held,] size, pack, pack_offset)`` whose bytes are
+        there (read by position: tens of thousands of rows, attribute access is slow)."""
         found: dict[str, Extent] = {}
-        packs: dict[str, bool] = {}
+        packs: dict[str, Path | None] = {}  # pack id -> its file, None when it is gone
         for row in rows:
-            if row.pack is not None:
-                path = self.blobs.pack_path(row.pack)
-                if row.pack not in packs:
-                    packs[row.pack] = path.is_file()
-                if packs[row.pack]:
-                    found[row.digest] = Extent(path, row.pack_offset, row.size, packed=True)
+            digest, size, pack, offset = row[0], row[-3], row[-2], row[-1]
+            if pack is not None:
+                if pack not in packs:
+                    path = self.blobs.pack_path(pack)
+                    packs[pack] = path if path.is_file() else None
+                if (pack_file := packs[pack]) is not None:
+                    found[digest] = Extent(pack_file, offset, size, packed=True)
                     continue
             # A blob of its own, or one sent again alone after its pack was lost.
-            extent = self.blobs.loose_extent(row.digest)
-            if extent is not None and extent.size == row.size:
-                found[row.digest] = extent
+            extent = self.blobs.loose_extent(digest)
+            if extent is not None and extent.size == size:
+                found[digest] = extent
         return found
 
     def _grant_blobs(self, conn: Connection, project_id: int, hex_digests: Iterable[str]) -> None:

@@ -245,6 +245,14 @@ class ReadingMixin(StoreBase):
             found = self._extents(conn, project_id, hexed.values())
         return {d: found[h] for d, h in hexed.items() if h in found}
 
+    def missing_blobs(self, project: str, digests: Sequence[str]) -> list[str]:
+        try:
+            found = self.blob_extents(project, digests)
+        except NotFoundError:
+            validate_project(project)  # a bad name is an error, a new project holds nothing
+            return list(digests)
+        return [d for d in digests if d not in found]
+
     def local_blob_paths(self, project: str, digests: Sequence[str]) -> dict[str, Path]:
         """Blobs kept as files of their own (packed ones are read with ``read_blobs``)."""
         extents = self.blob_extents(project, digests)

@@ -37,7 +37,7 @@ from desktop_app.store.base import (
     version_payload,
 )
 from desktop_app.store.blobs import verify_blobs
-from desktop_app.store.db import insert_new, read_tx, upsert, write_tx
+from desktop_app.store.db import insert_many, insert_new, read_tx, upsert, write_tx
 from desktop_app.store.rows import (
     versions_from_rows,
 )
@@ -153,8 +153,8 @@ class WritingMixin(StoreBase):
                 for e in manifest
             ]
             for batch in batches(rows, 5000):
-                conn.execute(insert(s.entries), list(batch))
-            missing_hex = self._missing(conn, project_id, list(blob_of.values()))
+                insert_many(conn, insert(s.entries), batch)
+            missing_hex = {h for _path, h in self._unreadable_entries(conn, project_id, version_id)}
             draft = self._get_version(conn, version_id)
         missing = tuple(d for d in stored if blob_of[d] in missing_hex)
         return DraftResult(draft, missing)
@@ -191,8 +191,14 @@ class WritingMixin(StoreBase):
 
     def upload_blobs(self, project: str, blobs: Sequence[tuple[str, bytes]]) -> None:
         hexed = [(b64_to_hex(digest), data) for digest, data in blobs]
+        try:
+            with read_tx(self.engine) as conn:
+                project_id = self._project_id(conn, project)
+        except NotFoundError:
+            # Blobs may arrive before the project's first draft (sent while hashing).
+            with write_tx(self.engine, durable=False) as conn:
+                project_id = self._ensure_project(conn, project)
         with read_tx(self.engine) as conn:
-            project_id = self._project_id(conn, project)
             stored = set(self._extents(conn, None, (h for h, _data in hexed)))
         sizes = {h: len(data) for h, data in hexed}
         if not self.pack_small_blobs:
@@ -260,7 +266,9 @@ class WritingMixin(StoreBase):
                     .values(state=VersionState.DELETED.value, same_as=latest.id)
                 )
                 return versions_from_rows(conn, [latest])[0]
-            missing = self._missing_for_version(conn, project_id, version_id)
+            missing = sorted(
+                path for path, _h in self._unreadable_entries(conn, project_id, version_id)
+            )
             if missing:
                 shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
                 raise ConflictError(
@@ -293,12 +301,7 @@ class WritingMixin(StoreBase):
                 self._point_alias(conn, collection_id, alias, version_id)
             for tag in pending.get("tags", []):
                 conn.execute(insert(s.tags).values(version_id=version_id, tag=tag))
-            blob_digests = conn.execute(
-                select(func.distinct(s.entries.c.blob)).where(
-                    s.entries.c.version_id == version_id, s.entries.c.blob.is_not(None)
-                )
-            ).scalars()
-            self._grant_blobs(conn, project_id, blob_digests)
+            # No grants to add: every blob passed the check above, so the project holds it.
             committed = self._get_version(conn, version_id)
             self._event(
                 conn,
@@ -326,15 +329,6 @@ class WritingMixin(StoreBase):
             if latest is None or latest.digest != digest:
                 return None
             return versions_from_rows(conn, [latest])[0]
-
-    def _missing_for_version(self, conn: Connection, project_id: int, version_id: str) -> list[str]:
-        rows = conn.execute(
-            select(s.entries.c.path, s.entries.c.blob).where(
-                s.entries.c.version_id == version_id, s.entries.c.blob.is_not(None)
-            )
-        ).all()
-        missing = self._missing(conn, project_id, sorted({r.blob for r in rows}))
-        return sorted(r.path for r in rows if r.blob in missing)
 
     def discard_draft(self, version_id: str) -> None:
         with write_tx(self.engine) as conn:

@@ -83,6 +83,29 @@ def test_small_blobs_upload_in_one_batch(backend, manifest_of, read_blob_bytes):
     assert read_blob_bytes(backend, P, md5_b64(files["f7"])) == files["f7"]
 
 
+def test_missing_blobs_names_what_the_project_lacks_without_leaks(backend, log):
+    held, elsewhere, nowhere = b"held here", b"held by another project", b"held by nobody"
+    log(P, "mine", {"f": held})
+    log("team-b/other", "theirs", {"f": elsewhere})
+    asked = [md5_b64(nowhere), md5_b64(held), md5_b64(elsewhere), md5_b64(nowhere)]
+
+    assert backend.missing_blobs(P, asked) == [asked[0], asked[2], asked[3]]
+    assert backend.missing_blobs("not/created-yet", asked[:2]) == asked[:2]
+    assert backend.missing_blobs(P, []) == []
+
+
+def test_blobs_sent_before_any_draft_create_the_project_and_count(backend, manifest_of):
+    files = {f"f{i}": f"sent early {i}".encode() for i in range(12)}
+    blobs = [(md5_b64(data), data) for data in files.values()]
+
+    backend.upload_blobs("early/bird", blobs)
+
+    assert backend.missing_blobs("early/bird", [d for d, _ in blobs]) == []
+    draft = backend.create_draft("early/bird", "data", "dataset", manifest_of(files))
+    assert draft.missing == ()
+    assert backend.commit(draft.version.id).file_count == 12
+
+
 def test_a_bad_blob_rejects_the_whole_batch(backend, manifest_of):
     good, bad = b"good bytes", b"bad bytes"
     result = backend.create_draft(P, "pair", "dataset", manifest_of({"g": good, "b": bad}))
