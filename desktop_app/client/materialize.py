@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import secrets
 import stat
@@ -11,12 +12,12 @@ import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 from desktop_app.client.hash_cache import HashCache, hash_stable_file
-from desktop_app.client.hashing import run_grouped
+from desktop_app.client.hashing import SERIAL_BELOW, run_grouped
 from desktop_app.client.progress import CancelCheck, ProgressCallback, Throttle, check_cancelled
-from desktop_app.core.digests import CHUNK_SIZE, b64_of, b64_to_hex, md5_for
+from desktop_app.core.digests import CHUNK_SIZE, b64_of, b64_to_hex, md5_b64, md5_for
 from desktop_app.core.errors import IntegrityError, ValidationError
 from desktop_app.core.paths import check_path_set, validate_entry_path
 
@@ -33,6 +34,10 @@ _REFLINK_UNSUPPORTED = {
 }
 _OPEN_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _OPEN_BINARY = getattr(os, "O_BINARY", 0)
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_NOFOLLOW | _OPEN_BINARY
+# Files up to this size are copied with one read and one write: for them a reflink or a
+# kernel copy saves nothing and costs system calls of its own.
+ONE_READ_BYTES = 16 << 10
 
 
 @dataclass(frozen=True)
@@ -86,26 +91,44 @@ def materialize(
     folders = sorted({rel_parts[:-1] for rel_parts, _file in planned})
     for folder in folders:  # each folder once, not once per file
         _check_existing(root, folder)
-    for rel_parts, _file in planned:
-        _check_final(root.joinpath(*rel_parts))
-    made = {folder: _make_parents(root, folder) for folder in folders}
+    # What is at each destination now: only these can already hold the right bytes.
+    present = {
+        rel_parts: info
+        for rel_parts, file in planned
+        if (info := _check_final(os.path.join(root, file.path))) is not None
+    }
+    made = {folder: str(_make_parents(root, folder)) for folder in folders}
+    temp_names = _TempNames()
 
     throttle = Throttle(on_progress, sum(file.size for _parts, file in planned))
 
     def place(item: tuple[tuple[str, ...], FileToPlace], should_stop: CancelCheck) -> bool:
         rel_parts, file = item
-        dest = made[rel_parts[:-1]] / rel_parts[-1]
-        if _already_there(dest, file, hash_cache, should_stop):
+        folder, name = made[rel_parts[:-1]], rel_parts[-1]
+        # A file that appears after the check is replaced, as one that changes would be.
+        info = present.get(rel_parts)
+        if info is not None and _already_there(
+            Path(folder, name), info, file, hash_cache, should_stop
+        ):
             throttle.add(file.size)
             return False
         fetch = fetches.get(file.digest) if fetches else None
         source = source_for(file.digest) if fetch is None else fetch
         trusted = file.digest in verified
-        _write_atomically(dest, file, source, throttle.add, should_stop, trusted)
+        tmp = f"{folder}/.{name}.{temp_names.next()}.artifact-desk-tmp"
+        _write_atomically(f"{folder}/{name}", tmp, file, source, throttle.add, should_stop, trusted)
         return True
 
     sizes = [file.size for _parts, file in planned]
-    results = run_grouped(planned, sizes, place, workers=workers, is_cancelled=is_cancelled)
+    # Small files go to one worker: their work is mostly Python holding the GIL.
+    results = run_grouped(
+        planned,
+        sizes,
+        place,
+        workers=workers,
+        is_cancelled=is_cancelled,
+        serial_below=SERIAL_BELOW,
+    )
     throttle.finish()
     written = [file for (_parts, file), wrote in zip(planned, results, strict=True) if wrote]
     return MaterializeReport(
@@ -140,17 +163,19 @@ def _check_existing(root: Path, folder: tuple[str, ...]) -> None:
         _check_parent(current, info)
 
 
-def _check_final(path: Path) -> None:
-    """A folder where the artifact has a file is in the way (a symlink is replaced)."""
+def _check_final(path: str) -> os.stat_result | None:
+    """A folder where the artifact has a file is in the way (a symlink is replaced).
+    Returns what is there now, None when nothing is."""
     try:
         info = os.lstat(path)
     except FileNotFoundError:
-        return
+        return None
     if stat.S_ISDIR(info.st_mode):
         raise ValidationError(
             f"{path} is a folder, but the artifact has a file there; move the "
             "folder away or choose another target folder"
         )
+    return info
 
 
 def _check_parent(path: Path, info: os.stat_result) -> None:
@@ -177,13 +202,25 @@ def _make_parents(root: Path, parents: tuple[str, ...]) -> Path:
     return current
 
 
+class _TempNames:
+    """Unique temp file names for one run without asking the system for random bytes
+    per file: a random part drawn once, then a counter."""
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(6)
+        self._count = itertools.count()
+
+    def next(self) -> str:
+        return f"{self._prefix}-{next(self._count)}"  # next() on a count is atomic
+
+
 def _already_there(
-    dest: Path, file: FileToPlace, hash_cache: HashCache | None, should_stop: CancelCheck
+    dest: Path,
+    info: os.stat_result,
+    file: FileToPlace,
+    hash_cache: HashCache | None,
+    should_stop: CancelCheck,
 ) -> bool:
-    try:
-        info = os.lstat(dest)
-    except FileNotFoundError:
-        return False
     if not stat.S_ISREG(info.st_mode) or info.st_size != file.size:
         return False  # a symlink, or changed: replaced by a regular file below
     if hash_cache is not None:
@@ -193,31 +230,66 @@ def _already_there(
 
 
 def _write_atomically(
-    dest: Path,
+    dest: str,
+    tmp: str,
     file: FileToPlace,
     source: Path | Fetch,
     on_bytes: Callable[[int], None],
     should_stop: CancelCheck,
     trusted: bool = False,
 ) -> None:
-    tmp = dest.parent / f".{dest.name}.{secrets.token_hex(6)}.artifact-desk-tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_NOFOLLOW | _OPEN_BINARY
+    """Write ``tmp`` (a new file beside ``dest``), then rename it to ``dest``."""
+    # 0o666 minus the umask: the permissions the user would get from any other copy.
+    fd = os.open(tmp, _NEW_FILE, 0o666)
     try:
-        # 0o666 minus the umask: the permissions the user would get from any other copy.
-        with os.fdopen(os.open(tmp, flags, 0o666), "wb") as out:
-            if isinstance(source, Path):
-                with open(source, "rb") as src:
-                    _copy(src, out, file, on_bytes, should_stop, trusted)
-            else:
-                source(out, should_stop)  # verified, or it raises
-                out.flush()
-                _check_size(out, file, "fetched")
+        try:
+            if not isinstance(source, Path):
+                with os.fdopen(fd, "wb", closefd=False) as out:
+                    source(out, should_stop)  # verified, or it raises
+                _check_size(fd, file, "fetched")
                 on_bytes(file.size)
+            elif file.size <= ONE_READ_BYTES:
+                _copy_small(source, fd, file, should_stop, trusted)
+                on_bytes(file.size)
+            else:
+                with open(source, "rb") as src, os.fdopen(fd, "wb", closefd=False) as out:
+                    _copy(src, out, file, on_bytes, should_stop, trusted)
             check_cancelled(should_stop, f"writing {file.path!r}")
+        finally:
+            os.close(fd)
         os.replace(tmp, dest)  # rename replaces a symlink itself, never its target
-    finally:
+    except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        raise
+
+
+def _copy_small(
+    source: Path, fd: int, file: FileToPlace, should_stop: CancelCheck, trusted: bool
+) -> None:
+    """Copy a small file with one read: its size checked, its digest too unless the
+    source was verified moments ago."""
+    check_cancelled(should_stop, f"writing {file.path!r}")
+    src = os.open(source, os.O_RDONLY | _OPEN_BINARY)
+    try:
+        data = b""
+        while len(data) <= file.size:  # one byte more than expected shows a longer file
+            more = os.read(src, file.size + 1 - len(data))
+            if not more:
+                break
+            data += more
+    finally:
+        os.close(src)
+    if not trusted and md5_b64(data) != file.digest:
+        _raise_mismatch(file, md5_b64(data), len(data))
+    if len(data) != file.size:
+        raise IntegrityError(
+            f"the cached content of {file.path!r} has {len(data)} bytes, expected "
+            f"{file.size}; clear the cache (`artifact-desk cache cleanup 0`) and download again"
+        )
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _copy(
@@ -230,15 +302,15 @@ def _copy(
 ) -> None:
     if _reflink(src, out):
         on_bytes(file.size)
-        _check_size(out, file, "cached")
+        _check_size(out.fileno(), file, "cached")
     elif trusted:
         _copy_checking_size(src, out, file, on_bytes, should_stop)
     else:
         _copy_verified(src, out, file, on_bytes, should_stop)
 
 
-def _check_size(out: BinaryIO, file: FileToPlace, what: str) -> None:
-    size = os.fstat(out.fileno()).st_size
+def _check_size(fd: int, file: FileToPlace, what: str) -> None:
+    size = os.fstat(fd).st_size
     if size != file.size:
         raise IntegrityError(
             f"the {what} content of {file.path!r} (digest {file.digest}) has "
@@ -319,8 +391,12 @@ def _copy_verified(
             on_bytes(len(chunk))
         got = b64_of(hasher)
     if got != file.digest or written != file.size:
-        raise IntegrityError(
-            f"the bytes written for {file.path!r} do not match its digest: expected "
-            f"{file.digest} ({file.size} bytes), got {got} ({written} bytes); the cached "
-            "copy is corrupt, clear the cache and download again"
-        )
+        _raise_mismatch(file, got, written)
+
+
+def _raise_mismatch(file: FileToPlace, got: str, size: int) -> NoReturn:
+    raise IntegrityError(
+        f"the bytes written for {file.path!r} do not match its digest: expected "
+        f"{file.digest} ({file.size} bytes), got {got} ({size} bytes); the cached "
+        "copy is corrupt, clear the cache and download again"
+    )
