@@ -20,11 +20,13 @@ from desktop_app.core.errors import (
     ArtifactDeskError,
     BackendUnavailableError,
     IntegrityError,
+    NotFoundError,
     OffsetMismatchError,
     ValidationError,
 )
 from desktop_app.core.manifest import Manifest, ManifestEntry
-from desktop_app.core.records import VersionInfo
+from desktop_app.core.records import DraftResult, VersionInfo
+from desktop_app.core.refs import ArtifactRef
 
 Source = str | Path
 """Where a blob's bytes are on this machine."""
@@ -96,16 +98,21 @@ def upload_version(
     the requested aliases added). On failure or cancel the draft is discarded; partial blobs
     stay so that a retry resumes them.
     """
-    draft = backend.create_draft(
-        project,
-        name,
-        type_,
-        manifest,
-        description=description,
-        metadata=metadata,
-        aliases=aliases,
-        tags=tags,
-        run_id=run_id,
+    same = None if run_id is not None else _latest_if_same(backend, project, name, type_, manifest)
+    draft = (
+        DraftResult(same, (), unchanged=True)
+        if same is not None
+        else backend.create_draft(
+            project,
+            name,
+            type_,
+            manifest,
+            description=description,
+            metadata=metadata,
+            aliases=aliases,
+            tags=tags,
+            run_id=run_id,
+        )
     )
     if draft.unchanged:
         version = draft.version
@@ -145,6 +152,21 @@ def upload_version(
         _discard_quietly(backend, draft.version.id)
         raise
     return UploadResult(version, False, len(missing), throttle.total)
+
+
+def _latest_if_same(
+    backend: Backend, project: str, name: str, type_: str, manifest: Manifest
+) -> VersionInfo | None:
+    """The latest version when it holds exactly ``manifest``: an unchanged put then costs
+    one small lookup instead of sending the whole manifest to be compared (10,000 entries
+    took a server a third of a second to read and check)."""
+    try:
+        latest = backend.resolve(ArtifactRef(project, name))
+    except NotFoundError:
+        return None
+    if latest.type != type_ or latest.digest != manifest.digest():
+        return None  # the draft reports a type clash, or logs the new content
+    return latest
 
 
 def group_for_upload(digests: Sequence[str], sizes: Mapping[str, int]) -> list[list[str]]:
