@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -92,8 +93,11 @@ def insert_many(conn: Connection, statement: Insert, rows: Sequence[Mapping[str,
         return
     compiled = statement.compile(dialect=conn.dialect, column_keys=list(rows[0]))
     if compiled.positional:
-        order = compiled.positiontup or []
-        params: list[Any] = [tuple(row[key] for key in order) for row in rows]
+        order = list(compiled.positiontup or [])
+        pick = itemgetter(*order)
+        params: list[Any] = (
+            [pick(row) for row in rows] if len(order) > 1 else [(row[order[0]],) for row in rows]
+        )
     else:
         params = [dict(row) for row in rows]
     conn.exec_driver_sql(str(compiled), params)
