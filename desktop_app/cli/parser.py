@@ -278,7 +278,9 @@ def _add_server_commands(
     _add_common(serve)
 
     server = commands.add_parser(
-        "server", help="manage the server's API keys", description="Manage API keys."
+        "server",
+        help="manage the server's API keys and storage",
+        description="Manage API keys; free storage.",
     )
     actions = server.add_subparsers(dest="server_action", metavar="ACTION")
     create = actions.add_parser(
@@ -301,5 +303,22 @@ def _add_server_commands(
     _add_data_options(revoke)
     revoke.add_argument("key_id", metavar="ID")
     _add_common(revoke)
+    collect = actions.add_parser(
+        "gc",
+        help="free the space of files no version holds any more",
+        description="Remove the stored files that no version holds any more (those of "
+        "deleted versions and discarded drafts), interrupted uploads older than "
+        "--stale-days, and pack files of small files that are mostly garbage (their live "
+        "files are copied into a new pack first). The server may keep running.",
+    )
+    _add_data_options(collect)
+    collect.add_argument(
+        "--stale-days",
+        type=float,
+        default=7.0,
+        metavar="DAYS",
+        help="remove interrupted uploads older than this (default 7)",
+    )
+    _add_common(collect)
     _add_common(server)
     return serve, server

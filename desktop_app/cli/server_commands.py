@@ -10,6 +10,7 @@ from pathlib import Path
 from desktop_app.cli.login import login, logout
 from desktop_app.cli.output import Output
 from desktop_app.cli.parser import EXIT_OK
+from desktop_app.client.units import format_size
 from desktop_app.core.errors import ValidationError
 from desktop_app.server.config import ServerConfig
 from desktop_app.server.keys import KeyStore
@@ -130,6 +131,28 @@ def revoke_key(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+def collect_garbage(args: argparse.Namespace, out: Output) -> int:
+    """Free the space of blobs no version holds, stale partial uploads and dead packs."""
+    config = _config(args)
+    if args.stale_days < 0:
+        raise ValidationError(f"--stale-days {args.stale_days:g} is negative; give 0 or more")
+    if not config.blob_dir.is_dir():
+        raise ValidationError(
+            f"{config.data_dir} holds no server data; give the --data folder the server "
+            "runs with"
+        )
+    store = Store(config.database_url, config.blob_dir, pack_small_blobs=True)
+    try:
+        report = store.gc(stale_upload_seconds=args.stale_days * 24 * 3600)
+    finally:
+        store.close()
+    out.message(
+        f"removed {report.blobs_removed} file(s) no version holds; "
+        f"freed {format_size(report.bytes_freed)}"
+    )
+    return EXIT_OK
+
+
 STANDALONE: dict[str, Standalone] = {
     "login": login,
     "logout": logout,
@@ -137,4 +160,5 @@ STANDALONE: dict[str, Standalone] = {
     "server create-key": create_key,
     "server list-keys": list_keys,
     "server revoke-key": revoke_key,
+    "server gc": collect_garbage,
 }

@@ -280,3 +280,37 @@ def test_serve_with_tls_files_speaks_https_off_loopback(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:  # the refused plain-HTTP client may hold it open
             process.kill()
             process.communicate()
+
+
+def test_gc_frees_a_deleted_versions_files_while_the_server_runs(tmp_path: Path) -> None:
+    from live_server import run_live_server
+
+    from desktop_app.backends.http import HttpBackend
+    from desktop_app.client.units import format_size
+    from desktop_app.core.digests import md5_b64
+    from desktop_app.core.manifest import Manifest, ManifestEntry
+
+    def log(backend: HttpBackend, name: str, files: dict[str, bytes]) -> str:
+        manifest = Manifest([ManifestEntry(p, md5_b64(d), len(d)) for p, d in files.items()])
+        draft = backend.create_draft("team/p", name, "dataset", manifest)
+        backend.upload_blobs("team/p", [(md5_b64(d), d) for d in files.values()])
+        return backend.commit(draft.version.id).id
+
+    kept = {f"k{i}.txt": f"kept {i} ".encode() * 50 for i in range(5)}
+    doomed = {f"d{i}.txt": f"doomed {i} ".encode() * 50 for i in range(20)}
+    data = tmp_path / "srv"
+    with run_live_server(data) as server, HttpBackend(server.url, server.key) as backend:
+        log(backend, "kept", kept)
+        gone = log(backend, "gone", doomed)
+        backend.delete_version(gone)
+        assert len(list((data / "blobs" / "packs").glob("*.pack"))) == 2
+
+        status, out, err = run_cli("server", "gc", "--data", str(data))
+
+        assert (status, err) == (0, "")
+        assert "removed 20 file(s)" in out
+        assert f"freed {format_size(sum(len(d) for d in doomed.values()))}" in out
+        (left,) = (data / "blobs" / "packs").glob("*.pack")  # the dead pack is gone
+        assert left.stat().st_size == sum(len(d) for d in kept.values())
+        for content in kept.values():
+            assert b"".join(backend.read_blob("team/p", md5_b64(content))) == content
