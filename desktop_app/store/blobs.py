@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from desktop_app.core.digests import BackgroundMd5
-from desktop_app.core.errors import IntegrityError, NotFoundError, OffsetMismatchError
+from desktop_app.core.errors import IntegrityError, OffsetMismatchError
 
 if sys.platform != "win32":  # POSIX: lock a blob's upload across processes
     import fcntl
@@ -94,9 +94,6 @@ class BlobStore:
 
     def path(self, hex_digest: str) -> Path:
         return self.objects / hex_digest[:2] / hex_digest
-
-    def exists(self, hex_digest: str) -> bool:
-        return self.path(hex_digest).is_file()
 
     def _part(self, scope: str, hex_digest: str) -> Path:
         return self.uploads / scope / f"{hex_digest}.part"
@@ -305,16 +302,6 @@ class BlobStore:
         # Replacing a blob that is already there swaps identical bytes: harmless, and one
         # system call cheaper than checking first.
         os.replace(tmp, self.path(hex_digest))
-
-    def read(
-        self, hex_digest: str, *, start: int = 0, chunk_size: int = CHUNK_SIZE
-    ) -> Iterator[bytes]:
-        """Stream the blob from byte ``start``."""
-        try:
-            stream = open(self.path(hex_digest), "rb")  # noqa: SIM115 - closed by the generator
-        except FileNotFoundError:
-            raise NotFoundError(f"blob {hex_digest} is not in the store") from None
-        return _stream(stream, start, chunk_size)
 
     def delete(self, hex_digest: str) -> int:
         """Remove the blob; return the bytes freed."""

@@ -213,29 +213,32 @@ class ReadingMixin(StoreBase):
     def read_blob(
         self, project: str, digest: str, *, start: int = 0, chunk_size: int = 1 << 20
     ) -> Iterator[bytes]:
-        for attempt in range(2):
+        def open_blob() -> Iterator[bytes]:
             extent = self._extent(project, digest)
-            try:
-                return self.blobs.read_extent(extent, start=start, chunk_size=chunk_size)
-            except FileNotFoundError:
-                if attempt:  # moved by a compaction twice in a row, or removed
-                    break
-        raise NotFoundError(f"project {project!r} holds no file with digest {digest}")
+            return self.blobs.read_extent(extent, start=start, chunk_size=chunk_size)
+
+        try:
+            return open_blob()
+        except FileNotFoundError:  # its pack was rewritten between the lookup and the open
+            pass
+        try:
+            return open_blob()
+        except FileNotFoundError:  # removed meanwhile
+            raise NotFoundError(f"project {project!r} holds no file with digest {digest}") from None
 
     def read_blobs(self, project: str, digests: Sequence[str]) -> Iterator[tuple[str, bytes]]:
-        for attempt in range(2):
-            extents = self.blob_extents(project, digests)
-            missing = [d for d in digests if d not in extents]
-            if missing:
-                raise NotFoundError(f"project {project!r} holds no file with digest {missing[0]}")
-            try:
-                found = self.blobs.read_extents([extents[d] for d in digests])
-            except FileNotFoundError:
-                if attempt:  # a pack compacted away between the lookup and the read
-                    raise
-                continue
-            return iter(list(zip(digests, found, strict=True)))
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            found = self._read_all(project, digests)
+        except FileNotFoundError:  # a pack was rewritten between the lookup and the read
+            found = self._read_all(project, digests)
+        return iter(list(zip(digests, found, strict=True)))
+
+    def _read_all(self, project: str, digests: Sequence[str]) -> list[bytes]:
+        extents = self.blob_extents(project, digests)
+        missing = [d for d in digests if d not in extents]
+        if missing:
+            raise NotFoundError(f"project {project!r} holds no file with digest {missing[0]}")
+        return self.blobs.read_extents([extents[d] for d in digests])
 
     def blob_extents(self, project: str, digests: Sequence[str]) -> dict[str, Extent]:
         """Where the bytes of each digest this project may read lie (others are left out)."""

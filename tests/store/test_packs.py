@@ -245,3 +245,21 @@ def test_an_older_database_is_upgraded_and_a_newer_one_refused(tmp_path: Path) -
 
     with pytest.raises(ValidationError, match=r"newer Artifact Desk.*upgrade"):
         Store(url, tmp_path / "blobs")
+
+
+def test_a_read_that_finds_its_pack_just_rewritten_looks_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = {"big.txt": b"y" * 5000}
+    v0 = _log(store, "data", {**big, **_files("j", 30)})
+    _log(store, "keep", big)
+    digest = md5_b64(big["big.txt"])
+    stale = store.blob_extents(P, [digest])[digest]
+    store.delete_version(v0.id)
+    store.gc()  # the pack the lookup named is gone now
+    real = store._extent
+    answers = iter([stale])
+    monkeypatch.setattr(store, "_extent", lambda p, d: next(answers, None) or real(p, d))
+
+    assert b"".join(store.read_blob(P, digest)) == big["big.txt"]
+    assert not stale.path.exists()
