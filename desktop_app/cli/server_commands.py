@@ -138,8 +138,7 @@ def collect_garbage(args: argparse.Namespace, out: Output) -> int:
         raise ValidationError(f"--stale-days {args.stale_days:g} is negative; give 0 or more")
     if not config.blob_dir.is_dir():
         raise ValidationError(
-            f"{config.data_dir} holds no server data; give the --data folder the server "
-            "runs with"
+            f"{config.data_dir} holds no server data; give the --data folder the server runs with"
         )
     store = Store(config.database_url, config.blob_dir, pack_small_blobs=True)
     try:
