@@ -59,13 +59,12 @@ class GcMixin(StoreBase):
         """Remove packs nothing records and rewrite mostly dead ones; return bytes freed."""
         files = self.blobs.pack_files()
         with read_tx(self.engine) as conn:
-            live = dict(
-                conn.execute(
-                    select(s.packed_blobs.c.pack, func.sum(s.blobs.c.size))
-                    .join(s.blobs, s.blobs.c.digest == s.packed_blobs.c.digest)
-                    .group_by(s.packed_blobs.c.pack)
-                ).all()
+            rows = conn.execute(
+                select(s.packed_blobs.c.pack, func.sum(s.blobs.c.size))
+                .join(s.blobs, s.blobs.c.digest == s.packed_blobs.c.digest)
+                .group_by(s.packed_blobs.c.pack)
             )
+            live: dict[str, int] = {pack: int(size) for pack, size in rows}
         freed = 0
         for pack, (size, mtime) in sorted(files.items()):
             live_bytes = live.get(pack)

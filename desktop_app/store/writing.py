@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -191,15 +192,14 @@ class WritingMixin(StoreBase):
 
     def upload_blobs(self, project: str, blobs: Sequence[tuple[str, bytes]]) -> None:
         hexed = [(b64_to_hex(digest), data) for digest, data in blobs]
-        try:
-            with read_tx(self.engine) as conn:
-                project_id = self._project_id(conn, project)
-        except NotFoundError:
-            # Blobs may arrive before the project's first draft (sent while hashing).
-            with write_tx(self.engine, durable=False) as conn:
-                project_id = self._ensure_project(conn, project)
+        project_id: int | None = None
         with read_tx(self.engine) as conn:
             stored = set(self._extents(conn, None, (h for h, _data in hexed)))
+            with contextlib.suppress(NotFoundError):
+                project_id = self._project_id(conn, project)
+        if project_id is None:  # a batch sent before the project's first draft creates it
+            with write_tx(self.engine, durable=False) as conn:
+                project_id = self._ensure_project(conn, project)
         sizes = {h: len(data) for h, data in hexed}
         if not self.pack_small_blobs:
             self.blobs.write_many(hexed, recorded=stored)
