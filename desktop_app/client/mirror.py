@@ -300,6 +300,19 @@ class Mirror:
         )
         return [CollectionRow(*row) for row in rows]
 
+    def collections_named(self, keys: Iterable[tuple[str, str]]) -> list[CollectionRow]:
+        """Those of the named artifacts (project, name) that have a version to show."""
+        found: list[CollectionRow] = []
+        for project, name in keys:
+            row = self._conn.execute(
+                "SELECT project, name, type, version_count, description FROM collections "
+                "WHERE project = ? AND name = ? AND version_count > 0",
+                (project, name),
+            ).fetchone()
+            if row is not None:
+                found.append(CollectionRow(*row))
+        return found
+
     def versions(self, project: str, name: str) -> list[VersionRow]:
         """The artifact's committed versions, newest first."""
         rows = self._conn.execute(

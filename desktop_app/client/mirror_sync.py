@@ -32,6 +32,7 @@ class SyncStep:
     events: int = 0
     collections: set[tuple[str, str]] = field(default_factory=set)
     versions: set[str] = field(default_factory=set)
+    runs: set[str] = field(default_factory=set)  # runs that used a version or finished
     caught_up: bool = False
 
 
@@ -97,6 +98,7 @@ class FeedSync:
             events=page.events if done else 0,
             collections={(project, name) for _, project, name, _ in items},
             versions=page.versions if done else set(),
+            runs=page.runs if done else set(),
             caught_up=done and page.caught_up,
         )
         if done:
@@ -128,8 +130,10 @@ def _note_event(
     elif event.kind == "run.used_version":
         usages.append((str(payload["run_id"]), str(payload["version_id"])))
         step.versions.add(str(payload["version_id"]))
+        step.runs.add(str(payload["run_id"]))
     elif event.kind == "run.finished":
         finished[str(payload["run_id"])] = str(payload.get("state", "finished"))
+        step.runs.add(str(payload["run_id"]))
 
 
 def _fetch_collection(

@@ -80,7 +80,7 @@ class AppSession(QObject):
         window, detail, browse = self.window, self.window.detail, self.window.browse
         worker.status_changed.connect(window.status.on_worker_status_changed)
         worker.cache_size_changed.connect(window.status.on_worker_cache_size_changed)
-        worker.mirror_changed.connect(browse.refresh)
+        worker.mirror_changed.connect(browse.on_mirror_changed)
         worker.version_loaded.connect(detail.on_worker_version_loaded)
         worker.files_cached.connect(detail.on_worker_files_cached)
         worker.runs_loaded.connect(detail.on_worker_runs_loaded)

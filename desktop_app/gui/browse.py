@@ -67,6 +67,9 @@ class BrowseController(QObject):
         versions.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         versions.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         versions.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Fit columns to the rows in sight only: measuring every row of an artifact with
+        # thousands of versions calls the model for each cell and stalls the window.
+        versions.horizontalHeader().setResizeContentsPrecision(0)
         tree.selectionModel().selectionChanged.connect(self._on_tree_selection_changed)
         versions.selectionModel().selectionChanged.connect(self._on_versions_selection_changed)
         type_filter.types_changed.connect(self._on_type_filter_types_changed)
@@ -86,25 +89,42 @@ class BrowseController(QObject):
     def refresh(self) -> None:
         """Re-read the mirror: tree, types, the shown versions and the shown version."""
         self.tree_model.set_collections(self._mirror.collections())
-        self._type_filter.set_types(self._mirror.types())
-        if self.proxy.is_filtering():
-            self._tree.expandAll()
+        self._after_tree_changed()
         if self._artifact is not None:
             self.version_model.update_rows(self._mirror.versions(*self._artifact))
         self._detail.refresh()
 
+    @Slot(object)
+    def on_mirror_changed(self, changed: frozenset[tuple[str, str]] | None) -> None:
+        """Re-read what the worker changed in the mirror: the named artifacts (project,
+        name; none when only runs changed), or everything when it says None. A long sync
+        tells the window twice a second, and a refresh must cost little however much the
+        window shows."""
+        if changed is None:
+            self.refresh()
+            return
+        self.tree_model.update_collections(self._mirror.collections_named(changed), changed)
+        self._after_tree_changed()
+        if self._artifact in changed:
+            self.version_model.update_rows(self._mirror.versions(*self._artifact))
+        self._detail.refresh(changed)
+
+    def _after_tree_changed(self) -> None:
+        self._type_filter.set_types(self._mirror.types())
+        if self.proxy.is_filtering():
+            self._tree.expandAll()
+
     def select_artifact(self, project: str, name: str) -> bool:
         """Select an artifact in the tree (as a click would); False when it is not shown."""
-        for row in self._mirror.collections():
-            if (row.project, row.name) == (project, name):
-                source = self.tree_model.index_for_key((project, row.type, name))
-                index = self.proxy.mapFromSource(source)
-                if not index.isValid():
-                    return False
-                self._tree.expand(index.parent().parent())
-                self._tree.expand(index.parent())
-                self._tree.setCurrentIndex(index)
-                return True
+        for row in self._mirror.collections_named([(project, name)]):
+            source = self.tree_model.index_for_key((project, row.type, name))
+            index = self.proxy.mapFromSource(source)
+            if not index.isValid():
+                return False
+            self._tree.expand(index.parent().parent())
+            self._tree.expand(index.parent())
+            self._tree.setCurrentIndex(index)
+            return True
         return False
 
     @Slot(str)
@@ -164,7 +184,7 @@ class BrowseController(QObject):
         if version_id is None:
             return  # an upload that is not a version yet
         if self._detail.version is None or self._detail.version.id != version_id:
-            self._detail.show_version(version_id)
+            self._detail.show_version(version_id, self.version_model.infos())
             self.version_selected.emit(version_id)
 
     @Slot(frozenset)

@@ -58,6 +58,9 @@ class MainWindow(QMainWindow):
         self.tree.setObjectName("projectTree")
         self.tree.setHeaderHidden(True)
         self.tree.setUniformRowHeights(True)
+        # A scroll bar that comes and goes as branches open changes the list's width, and
+        # Qt then lays out and paints the whole list a second time; keep it in place.
+        self.tree.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         filters = QHBoxLayout()
         filters.setContentsMargins(0, 0, 0, 0)
         filters.addWidget(self.type_filter)
@@ -76,6 +79,7 @@ class MainWindow(QMainWindow):
         self.versions.setWordWrap(False)
         self.versions.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.versions.horizontalHeader().setStretchLastSection(True)
+        self.versions.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)  # as above
         self.versions.verticalHeader().setDefaultSectionSize(
             self.versions.fontMetrics().height() + 8
         )

@@ -49,13 +49,17 @@ REFRESH_PAUSE_MS = 40
 # interpreter lock; in the pauses the lock is free, so a busy sync never stalls it long.
 SLICE_S = 0.008
 SLICE_PAUSE_MS = 4
+# After answering the window (a version's details for a click), the sync waits this long.
+INTERACTION_PAUSE_MS = 150
 
 
 class BackendWorker(QObject):
     """Owns the client (backend and caches) and the writable mirror; runs on one QThread."""
 
     status_changed = Signal(str, float)  # state, time of the last sync (0 when never)
-    mirror_changed = Signal()
+    # What changed in the mirror: a frozenset of (project, artifact name), or None when
+    # anything may have (an edit, a refused offline edit).
+    mirror_changed = Signal(object)
     version_loaded = Signal(str)
     files_cached = Signal(str, object)  # version id, frozenset of cached digests
     runs_loaded = Signal()
@@ -91,7 +95,9 @@ class BackendWorker(QObject):
         self._local: ThreadPoolExecutor | None = None
         self._feed: FeedSync | None = None
         self._plan_cancel = threading.Event()
-        self._changed = False  # synced changes the window has not been told about yet
+        # Artifacts synced that the window has not been told about yet.
+        self._changed: set[tuple[str, str]] = set()
+        self._runs_changed = False  # lineage synced that the window has not been told of
         self._told_at = 0.0
 
     # -- lifecycle (called in the worker thread) -----------------------------------------
@@ -140,6 +146,12 @@ class BackendWorker(QObject):
 
     @Slot(str)
     def load_version(self, version_id: str) -> None:
+        try:
+            self._load_version(version_id)
+        finally:
+            self._give_way()
+
+    def _load_version(self, version_id: str) -> None:
         client, mirror = self._client, self._mirror
         if client is None or mirror is None:
             return
@@ -171,6 +183,7 @@ class BackendWorker(QObject):
         except ArtifactDeskError as exc:
             self.failed.emit(str(exc))
         self.runs_loaded.emit()
+        self._give_way()
 
     @Slot(str, str, str)
     def edit_version(self, version_id: str, kind: str, value: str) -> None:
@@ -183,7 +196,7 @@ class BackendWorker(QObject):
         except (LookupError, ValueError) as exc:
             self.failed.emit(str(exc))
             return
-        self.mirror_changed.emit()
+        self.mirror_changed.emit(None)
         self.version_loaded.emit(version_id)
         self._drain()
 
@@ -273,12 +286,15 @@ class BackendWorker(QObject):
         # long sync runs, then once when it is done. After telling it, pause a moment so
         # its refresh runs alone: Python threads share one lock, and a refresh that runs
         # against a busy sync step stalls the window several times as long.
-        self._changed = self._changed or bool(step.collections)
+        self._changed.update(step.collections)
+        self._runs_changed = self._runs_changed or bool(step.versions or step.runs)
         now = time.monotonic()
-        told = self._changed and (step.caught_up or now - self._told_at >= CHANGED_INTERVAL_S)
+        told = (bool(self._changed) or self._runs_changed) and (
+            step.caught_up or now - self._told_at >= CHANGED_INTERVAL_S
+        )
         if told:
-            self._changed, self._told_at = False, now
-            self.mirror_changed.emit()
+            self._tell_changed()
+            self._told_at = now
         if step.caught_up:
             mirror.mark_synced()
             self._retry_ms = self._retry_first_ms
@@ -287,6 +303,13 @@ class BackendWorker(QObject):
         else:
             self._set_state(SYNCING)
             self._timer.start(REFRESH_PAUSE_MS if told else SLICE_PAUSE_MS)
+
+    def _give_way(self) -> None:
+        """Hold the sync back a moment after answering the window: the user just clicked,
+        and the window's repaint should not share the interpreter lock with a sync step."""
+        timer = self._timer
+        if timer is not None and timer.isActive() and timer.remainingTime() < INTERACTION_PAUSE_MS:
+            timer.start(INTERACTION_PAUSE_MS)
 
     def _drain(self) -> bool:
         """Apply queued offline edits; False when the backend could not be reached."""
@@ -303,13 +326,17 @@ class BackendWorker(QObject):
                 self.edit_refused.emit(outcome.problem)
             self.version_loaded.emit(outcome.edit.version_id)
         if outcomes:
-            self.mirror_changed.emit()
+            self.mirror_changed.emit(None)
         return True
 
+    def _tell_changed(self) -> None:
+        changed, self._changed = frozenset(self._changed), set()
+        self._runs_changed = False
+        self.mirror_changed.emit(changed)
+
     def _went_offline(self) -> None:
-        if self._changed:  # show what did arrive before the connection broke
-            self._changed = False
-            self.mirror_changed.emit()
+        if self._changed or self._runs_changed:  # show what arrived before the connection broke
+            self._tell_changed()
         self._set_state(OFFLINE)
         if self._timer is not None and not self._timer.isActive():
             self._timer.start(self._retry_ms)

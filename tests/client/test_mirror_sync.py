@@ -449,9 +449,13 @@ def test_finished_runs_reach_the_mirror(backend: Backend, mirror: Mirror) -> Non
     assert mirror.run(run.id).state != "crashed"  # type: ignore[union-attr]
 
     backend.finish_run(run.id, state="crashed")
-    sync_until_caught_up(backend, mirror)
+    steps: list[SyncStep] = []
+    sync_until_caught_up(backend, mirror, on_step=steps.append)
 
     assert mirror.run(run.id).state == "crashed"  # type: ignore[union-attr]
+    # The step names the run, so the window redraws lineage that shows it.
+    assert run.id in set().union(*(step.runs for step in steps))
+    assert not any(step.collections for step in steps)
 
 
 def test_lineage_links_producer_inputs_and_consumers(backend: Backend, mirror: Mirror) -> None:

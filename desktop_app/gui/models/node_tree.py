@@ -45,9 +45,16 @@ class NodeTreeModel(QAbstractItemModel):
         return self.createIndex(node.row, column, node)
 
     def index(self, row: int, column: int, parent: AnyIndex = ROOT) -> QModelIndex:
-        if not self.hasIndex(row, column, parent):
+        # hasIndex() would call back into Python twice; views and proxies call this a lot.
+        if parent.isValid():
+            if parent.column() > 0:
+                return QModelIndex()
+            children = parent.internalPointer().children
+        else:
+            children = self._root.children
+        if not (0 <= row < len(children) and 0 <= column < self.column_count):
             return QModelIndex()
-        return self.createIndex(row, column, self._node(parent).children[row])
+        return self.createIndex(row, column, children[row])
 
     @overload
     def parent(self) -> QObject | None: ...

@@ -8,7 +8,7 @@ expanded or loses the selection.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import (
@@ -17,6 +17,7 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
 from desktop_app.client.mirror import CollectionRow
@@ -26,8 +27,9 @@ from desktop_app.gui.models.node_tree import NodeTreeModel
 Index = QModelIndex | QPersistentModelIndex
 
 
-# (key, label, count, children) of a node the tree should have after a refresh.
-_Wanted = tuple[tuple[str, ...], str, int, list["_Wanted"]]
+# (key, label, count, children) of a node the tree should have after a refresh; children
+# None keeps the node's subtree as it is.
+_Wanted = tuple[tuple[str, ...], str, int, list["_Wanted"] | None]
 
 
 class Role(enum.IntEnum):
@@ -59,6 +61,8 @@ class ProjectTreeModel(NodeTreeModel):
     def __init__(self, parent: QApplication | None = None) -> None:
         super().__init__(parent)
         self._root = Node("root", (), "", None)
+        self._projects: dict[str, dict[str, CollectionRow]] = {}  # what the tree shows
+        self._icons: dict[str, QIcon] = {}
 
     # -- Qt model interface --------------------------------------------------------------
     def headerData(
@@ -73,22 +77,28 @@ class ProjectTreeModel(NodeTreeModel):
             return None
         node: Node = index.internalPointer()
         if role == Qt.ItemDataRole.DisplayRole:
-            if node.kind == "artifact":
-                return f"{node.label}  ({node.count})"
-            return f"{node.label}  ({node.count})" if node.kind == "type" else node.label
+            return node.label if node.kind == "project" else f"{node.label}  ({node.count})"
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._icon(node.kind)
         if role == Qt.ItemDataRole.ToolTipRole:
             if node.kind == "artifact":
                 return tr("{name}: {count} versions").format(name=node.label, count=node.count)
             return None
-        if role == Qt.ItemDataRole.DecorationRole:
-            style = QApplication.style()
-            icon = {
+        if role < Role.KIND:  # the many roles a view asks for on every paint and we leave
+            return None
+        return self._role_data(node, role)
+
+    def _icon(self, kind: str) -> QIcon:
+        """One icon per kind of node, made once: the view asks for it on every paint."""
+        icon = self._icons.get(kind)
+        if icon is None:
+            pixmap = {
                 "project": QStyle.StandardPixmap.SP_DirHomeIcon,
                 "type": QStyle.StandardPixmap.SP_DirIcon,
                 "artifact": QStyle.StandardPixmap.SP_FileIcon,
-            }[node.kind]
-            return style.standardIcon(icon)
-        return self._role_data(node, role)
+            }[kind]
+            icon = self._icons[kind] = QApplication.style().standardIcon(pixmap)
+        return icon
 
     def _role_data(self, node: Node, role: int) -> object:
         if role == Role.KIND:
@@ -107,30 +117,53 @@ class ProjectTreeModel(NodeTreeModel):
 
     # -- refresh -------------------------------------------------------------------------
     def set_collections(self, rows: Sequence[CollectionRow]) -> None:
-        """Merge the mirror's artifacts into the tree."""
-        projects: dict[str, dict[str, dict[str, int]]] = {}
+        """Merge the mirror's whole artifact list into the tree."""
+        self._projects = {}
         for row in rows:
-            projects.setdefault(row.project, {}).setdefault(row.type, {})[row.name] = (
-                row.version_count
-            )
-        wanted_projects: list[_Wanted] = [
-            (
-                (project,),
-                project,
-                sum(len(names) for names in types.values()),
-                [
-                    (
-                        (project, type_),
-                        type_,
-                        len(names),
-                        [((project, type_, n), n, c, []) for n, c in sorted(names.items())],
-                    )
-                    for type_, names in sorted(types.items())
-                ],
-            )
-            for project, types in sorted(projects.items())
-        ]
-        self._merge(QModelIndex(), self._root, wanted_projects)
+            self._projects.setdefault(row.project, {})[row.name] = row
+        self._merge(QModelIndex(), self._root, self._wanted(None))
+
+    def update_collections(
+        self, rows: Sequence[CollectionRow], changed: Collection[tuple[str, str]]
+    ) -> None:
+        """Merge what became of a few artifacts: ``changed`` names them as (project, name),
+        ``rows`` holds those still shown. Only their types' branches are walked, so a sync
+        that touches a few artifacts costs the window little however many it shows."""
+        touched: set[tuple[str, str]] = set()  # (project, type)
+        for project, name in changed:
+            old = self._projects.get(project, {}).pop(name, None)
+            if old is not None:
+                touched.add((project, old.type))
+                if not self._projects[project]:
+                    del self._projects[project]
+        for row in rows:
+            self._projects.setdefault(row.project, {})[row.name] = row
+            touched.add((row.project, row.type))
+        self._merge(QModelIndex(), self._root, self._wanted(touched))
+
+    def _wanted(self, touched: Collection[tuple[str, str]] | None) -> list[_Wanted]:
+        """The project rows the tree should have. Only the (project, type) branches in
+        ``touched`` (all when None) list their artifacts; the others keep theirs."""
+        touched_projects = None if touched is None else {project for project, _ in touched}
+        wanted: list[_Wanted] = []
+        for project, names in sorted(self._projects.items()):
+            if touched_projects is not None and project not in touched_projects:
+                wanted.append(((project,), project, len(names), None))
+                continue
+            types: dict[str, list[CollectionRow]] = {}
+            for row in names.values():
+                types.setdefault(row.type, []).append(row)
+            children: list[_Wanted] = []
+            for type_, members in sorted(types.items()):
+                artifacts: list[_Wanted] | None = None
+                if touched is None or (project, type_) in touched:
+                    members.sort(key=lambda r: r.name)
+                    artifacts = [
+                        ((project, type_, r.name), r.name, r.version_count, []) for r in members
+                    ]
+                children.append(((project, type_), type_, len(members), artifacts))
+            wanted.append(((project,), project, len(names), children))
+        return wanted
 
     _KINDS = ("project", "type", "artifact")
 
@@ -160,7 +193,7 @@ class ProjectTreeModel(NodeTreeModel):
                 if node.count != count:
                     node.count = count
                     changed.append(row)
-                if grandchildren or node.children:
+                if grandchildren is not None and (grandchildren or node.children):
                     self._merge(self.createIndex(row, 0, node), node, grandchildren)
                 row += 1
                 position += 1
@@ -185,7 +218,7 @@ class ProjectTreeModel(NodeTreeModel):
         """A new node with its whole subtree, inserted with one signal."""
         key, label, count, children = wanted
         node = Node(self._KINDS[len(parent.key)], key, label, parent, count)
-        node.children = [self._build(node, child) for child in children]
+        node.children = [self._build(node, child) for child in children or ()]
         return node
 
     # -- lookups -------------------------------------------------------------------------

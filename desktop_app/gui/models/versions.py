@@ -15,6 +15,7 @@ from PySide6.QtGui import QFont
 
 from desktop_app.client.mirror import VersionRow
 from desktop_app.client.units import format_size
+from desktop_app.core.records import VersionInfo
 from desktop_app.gui.i18n import tr
 
 Index = QModelIndex | QPersistentModelIndex
@@ -52,6 +53,15 @@ COLUMNS: tuple[_Column, ...] = (
     ("State", state_text, state_text),
 )
 _RIGHT_ALIGNED = {4, 5}
+_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.FontRole,
+        *Role,
+    }
+)
 
 
 class VersionTableModel(QAbstractTableModel):
@@ -82,11 +92,16 @@ class VersionTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < self.rowCount():
+        # The view asks for a dozen roles per cell on every paint: answer the ones this
+        # model never sets before looking anything up.
+        if role not in _ROLES or not index.isValid():
             return None
-        if index.row() < len(self._pending):
-            return self._pending_data(index.row(), index.column(), role)
-        row = self._rows[index.row() - len(self._pending)]
+        position, pending = index.row(), len(self._pending)
+        if position < pending:
+            return self._pending_data(position, index.column(), role)
+        if not 0 <= position - pending < len(self._rows):
+            return None
+        row = self._rows[position - pending]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[column][1](row)
@@ -163,6 +178,10 @@ class VersionTableModel(QAbstractTableModel):
             )
             return
         self.set_rows(rows)
+
+    def infos(self) -> list[VersionInfo]:
+        """The versions shown, in the order shown (not the uploads still pending)."""
+        return [r.info for r in self._rows]
 
     def row_for_id(self, version_id: str) -> int:
         found = next((i for i, r in enumerate(self._rows) if r.info.id == version_id), -1)

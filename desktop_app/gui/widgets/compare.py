@@ -59,6 +59,7 @@ def _table(name: str) -> QTableView:
     table.setWordWrap(False)
     table.verticalHeader().setVisible(False)
     table.horizontalHeader().setStretchLastSection(True)
+    table.horizontalHeader().setResizeContentsPrecision(0)  # fit to the rows in sight
     return table
 
 

@@ -6,11 +6,13 @@ the mirror does not hold yet: manifests, run details and file previews.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal, Slot
 from PySide6.QtWidgets import QSplitter, QTabWidget, QTreeView, QVBoxLayout, QWidget
 
 from desktop_app.client.compare import compare_versions
-from desktop_app.client.mirror import Mirror
+from desktop_app.client.mirror import LineageGraph, Mirror
 from desktop_app.client.preview import Preview
 from desktop_app.core.records import VersionInfo
 from desktop_app.gui.i18n import tr
@@ -42,6 +44,7 @@ class VersionDetail(QTabWidget):
         self._compare_with: str | None = None
         self._cached: frozenset[str] = frozenset()
         self._files_of: str | None = None  # the version whose files the Files tab shows
+        self._lineage_of: tuple[str, LineageGraph] | None = None  # what the Lineage tab draws
 
         self.overview = OverviewTab()
         self.overview.description_edited.connect(self._on_overview_description_edited)
@@ -53,6 +56,7 @@ class VersionDetail(QTabWidget):
         self.files_view.setObjectName("fileTree")
         self.files_view.setModel(self.files_model)
         self.files_view.setUniformRowHeights(True)
+        self.files_view.header().setResizeContentsPrecision(0)  # fit to the rows in sight
         self.files_view.setAlternatingRowColors(True)
         self.files_view.selectionModel().selectionChanged.connect(self._on_files_selection_changed)
         self.preview = PreviewPane()
@@ -107,10 +111,15 @@ class VersionDetail(QTabWidget):
         self.preview.show_message(tr("Select a version to see its files"))
         self.metadata_model.set_data({})
         self.lineage.clear()
+        self._lineage_of = None
         self.compare.clear()
 
-    def show_version(self, version_id: str) -> None:
-        """Show a version from the mirror, asking the worker for what is missing."""
+    def show_version(self, version_id: str, siblings: Sequence[VersionInfo] | None = None) -> None:
+        """Show a version from the mirror, asking the worker for what is missing.
+
+        ``siblings`` are its artifact's versions when the caller has them at hand (to
+        compare with); otherwise they are read from the mirror.
+        """
         info = self._mirror.version(version_id)
         if info is None:
             self.clear()
@@ -127,13 +136,22 @@ class VersionDetail(QTabWidget):
             self.preview.show_message(tr("Select a file to preview it"))
             self.version_load_requested.emit(version_id)
         self._show_lineage(info)
-        others = [r.info for r in self._mirror.versions(info.project, info.name)]
-        self.compare.set_versions(info, [v for v in others if v.id != info.id])
+        if siblings is None or not any(v.id == info.id for v in siblings):
+            siblings = [r.info for r in self._mirror.versions(info.project, info.name)]
+        self.compare.set_versions(info, [v for v in siblings if v.id != info.id])
 
-    def refresh(self) -> None:
-        """Re-read the shown version after the mirror changed."""
-        if self._version is not None:
-            self.show_version(self._version.id)
+    def refresh(self, changed: Collection[tuple[str, str]] | None = None) -> None:
+        """Re-read the shown version after the mirror changed: wholly when its artifact is
+        among the ``changed`` ones (project, name) or when any may have changed; otherwise
+        only its lineage and runs, which other artifacts' new versions can extend."""
+        info = self._version
+        if info is None:
+            return
+        if changed is None or (info.project, info.name) in changed:
+            self.show_version(info.id)
+        else:
+            self._show_overview(info)
+            self._show_lineage(info)
 
     # -- worker replies ------------------------------------------------------------------
     @Slot(str)
@@ -192,7 +210,9 @@ class VersionDetail(QTabWidget):
 
     def _show_lineage(self, info: VersionInfo, *, ask_for_runs: bool = True) -> None:
         graph = self._mirror.lineage(info.id)
-        self.lineage.set_graph(graph, info.id)
+        if self._lineage_of != (info.id, graph):  # a sync often brings nothing new here
+            self._lineage_of = (info.id, graph)
+            self.lineage.set_graph(graph, info.id)
         missing = [run_id for run_id, run in graph.runs.items() if run is None]
         if missing and ask_for_runs:
             self.runs_load_requested.emit(missing)

@@ -68,6 +68,10 @@ class OverviewTab(QWidget):
         super().__init__(parent)
         self.setObjectName("overviewTab")
         self._version: VersionInfo | None = None
+        # What the fields show, to skip rebuilding them when a refresh brings nothing new.
+        self._shown: tuple[VersionInfo, RunInfo | None, list[tuple[str, RunInfo | None]]] | None = (
+            None
+        )
         self.title = QLabel()
         self.title.setObjectName("versionTitle")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -141,6 +145,9 @@ class OverviewTab(QWidget):
         producer: RunInfo | None,
         users: list[tuple[str, RunInfo | None]],
     ) -> None:
+        if self._shown == (info, producer, users):
+            return
+        self._shown = (info, producer, users)
         same = self._version is not None and self._version.id == info.id
         self._version = info
         self.setEnabled(True)
@@ -166,6 +173,7 @@ class OverviewTab(QWidget):
 
     def clear(self) -> None:
         self._version = None
+        self._shown = None
         self.title.setText(tr("Select a version"))
         for value in self.fields.values():
             value.clear()
