@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -98,6 +99,9 @@ def _project(project: str) -> str:
 def _artifact(project: str, name: str) -> str:
     name_segment = segment(validate_artifact_name(name), "artifact name")
     return f"/projects/{_project(project)}/artifacts/{name_segment}"
+
+
+_CHECKSUM = re.compile(r"[0-9a-f]{32}")
 
 
 def _blob_path(project: str, digest: str) -> str:
@@ -383,6 +387,29 @@ class HttpBackend:
                 )
             lacking.update(missing)
         return [d for d, h in zip(digests, hexed, strict=True) if h in lacking]
+
+    def blob_checksums(self, project: str, digests: Sequence[str]) -> dict[str, str]:
+        """Asked in requests of at most 10,000 digests (the server's limit)."""
+        path = f"/projects/{_project(project)}/blobs/checksums"
+        hexed = {b64_to_hex(digest): digest for digest in digests}
+        asked_all = sorted(hexed)
+        found: dict[str, str] = {}
+        for start in range(0, len(asked_all), MAX_DIGESTS_PER_CALL):
+            asked = asked_all[start : start + MAX_DIGESTS_PER_CALL]
+            answer = self._t.call("POST", path, body={"digests": asked})
+            checksums = answer.get("checksums") if isinstance(answer, dict) else None
+            asked_here = set(asked)
+            if not isinstance(checksums, dict) or not all(
+                h in asked_here and isinstance(c, str) and _CHECKSUM.fullmatch(c)
+                for h, c in checksums.items()
+            ):
+                raise ValidationError(
+                    f"the server at {self.url} answered with checksums for other blobs than "
+                    "it was asked about, or checksums that are not 32 hex digits; tell the "
+                    "server's admin"
+                )
+            found.update((hexed[h], c) for h, c in checksums.items())
+        return found
 
     def commit(self, version_id: str) -> VersionInfo:
         """Give the draft its version number and move ``latest``; idempotent, so retried."""

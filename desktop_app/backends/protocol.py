@@ -134,6 +134,13 @@ class Backend(Protocol):
         projects count as missing: nothing is revealed across projects."""
         ...
 
+    def blob_checksums(self, project: str, digests: Sequence[str]) -> dict[str, str]:
+        """The XXH3-128 checksums (hex) that the store took of these blobs when each was
+        uploaded on its own and verified against its digest; a large download is checked
+        against one instead of hashing MD5 again. Blobs the project cannot read, and those
+        stored without one (in a batch, or before the store kept them), are left out."""
+        ...
+
     def commit(self, version_id: str) -> VersionInfo:
         """Give the draft its version number and move ``latest``; idempotent."""
         ...

@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from desktop_app.core.digests import (
     CHUNK_SIZE,
@@ -26,6 +26,16 @@ POOL_BUFFERS = 12
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 _DIRECT_BLOCK = 4096  # O_DIRECT wants lengths in whole blocks of the device (512 or 4096)
 _OPEN_BINARY = getattr(os, "O_BINARY", 0)
+
+
+class CopyTarget(Protocol):
+    """Where a download's bytes also go, in the same pass as into the cache."""
+
+    def write(self, chunk: Chunk, /) -> object: ...
+
+    def seek(self, offset: int, /) -> object: ...
+
+    def truncate(self) -> object: ...
 
 
 class BlobFile:
@@ -42,16 +52,28 @@ class BlobFile:
 
     def __init__(self, path: Path, direct: bool, *, keep: int | None = None) -> None:
         if keep is None:
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_BINARY, 0o666)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_BINARY, 0o666)
         else:
             # A partial: the first ``keep`` bytes stay, writing goes on after them.
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | _OPEN_BINARY, 0o666)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | _OPEN_BINARY, 0o666)
             try:
-                os.ftruncate(self._fd, keep)
-                os.lseek(self._fd, keep, os.SEEK_SET)
+                os.ftruncate(fd, keep)
+                os.lseek(fd, keep, os.SEEK_SET)
             except BaseException:
-                os.close(self._fd)
+                os.close(fd)
                 raise
+        self._use(fd, direct, owned=True)
+
+    @classmethod
+    def over(cls, fd: int, direct: bool) -> BlobFile:
+        """Write to a file the caller opened and closes (a download's file in the user's
+        folder): the same writes, the same O_DIRECT rules."""
+        self = cls.__new__(cls)
+        self._use(fd, direct, owned=False)
+        return self
+
+    def _use(self, fd: int, direct: bool, *, owned: bool) -> None:
+        self._fd, self._owned = fd, owned
         self._direct = False
         if direct and _O_DIRECT and sys.platform.startswith("linux"):
             with contextlib.suppress(OSError):  # e.g. EINVAL where the file system cannot
@@ -67,7 +89,17 @@ class BlobFile:
         return self._direct
 
     def __exit__(self, *exc_info: object) -> None:
-        os.close(self._fd)
+        if self._owned:
+            os.close(self._fd)
+        elif self._direct:
+            self._stop_direct()  # the caller's file, as it was
+
+    def seek(self, offset: int) -> None:
+        os.lseek(self._fd, offset, os.SEEK_SET)
+
+    def truncate(self) -> None:
+        """Cut the file at the current position (to write it again from there)."""
+        os.ftruncate(self._fd, os.lseek(self._fd, 0, os.SEEK_CUR))
 
     def write(self, chunk: Chunk) -> None:
         view = memoryview(chunk).cast("B")

@@ -11,10 +11,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 from desktop_app.client.blob_files import (
     BlobFile,
+    CopyTarget,
     Countdown,
     PartialClaim,
     WriteBehind,
@@ -27,8 +27,10 @@ from desktop_app.client.sqlite_tx import enable_wal, immediate
 from desktop_app.core.digests import (
     BackgroundMd5,
     Chunk,
+    Md5Like,
     b64_of,
     b64_to_hex,
+    checksum_hasher,
     md5_b64,
     md5_file_b64,
     md5_for,
@@ -171,9 +173,10 @@ class ContentCache:
         size: int | None = None,
         on_bytes: Callable[[int], None] | None = None,
         is_cancelled: CancelCheck | None = None,
-        copy_to: BinaryIO | None = None,
+        copy_to: CopyTarget | None = None,
         release: Callable[[Chunk], object] | None = None,
         direct: bool = False,
+        checksum: str | None = None,
     ) -> Path:
         """Store the bytes of ``chunks`` as ``digest``, verified; returns the blob path.
 
@@ -184,6 +187,8 @@ class ContentCache:
         it, a blob already in the cache is returned without reading ``chunks``.
         ``release(chunk)`` runs once a chunk is written and hashed: its buffer is free again.
         ``direct`` writes the cache file past the page cache where it can (see BlobFile).
+        ``checksum``: the XXH3-128 (hex) the store took of the digest's verified bytes; the
+        bytes are checked against it instead of against the MD5, which costs far more.
         """
         final = self.blob_path(digest)
         existing = self.path_for(digest) if copy_to is None else None
@@ -193,7 +198,15 @@ class ContentCache:
         try:
             with BlobFile(tmp, direct) as stream:
                 written = self._write_verified(
-                    digest, stream, chunks, size, on_bytes, is_cancelled, copy_to, release
+                    digest,
+                    stream,
+                    chunks,
+                    size,
+                    on_bytes,
+                    is_cancelled,
+                    copy_to,
+                    release,
+                    checksum=checksum,
                 )
             self._install(digest, tmp, written)
         finally:
@@ -209,15 +222,20 @@ class ContentCache:
         size: int | None,
         on_bytes: Callable[[int], None] | None,
         is_cancelled: CancelCheck | None,
-        copy_to: BinaryIO | None,
+        copy_to: CopyTarget | None,
         release: Callable[[Chunk], object] | None,
         *,
         done: Iterable[bytes] = (),
+        checksum: str | None = None,
     ) -> int:
-        """Write ``chunks`` to ``stream`` (and ``copy_to``) and check the digest; returns the
-        byte count. ``done``: bytes the file already holds, hashed (and copied) first."""
+        """Write ``chunks`` to ``stream`` (and ``copy_to``) and check the digest (or the
+        store's ``checksum`` of its bytes); returns the byte count. ``done``: bytes the file
+        already holds, hashed (and copied) first."""
         written = 0
-        with md5_for(size or 0) as hasher:
+        hashing: contextlib.AbstractContextManager[Md5Like] = (
+            md5_for(size or 0) if checksum is None else contextlib.nullcontext(checksum_hasher())
+        )
+        with hashing as hasher:
             for kept in done:
                 check_cancelled(is_cancelled, f"caching {digest}")
                 if copy_to is not None:
@@ -226,23 +244,36 @@ class ContentCache:
                 written += len(kept)
                 if on_bytes is not None:
                     on_bytes(len(kept))
-            # A large blob written past the page cache: the writes wait for the disk on
-            # a thread of their own, as the hashing does, while this one reads the next
-            # chunk and writes ``copy_to``.
-            behind = (
-                WriteBehind(stream) if stream.direct and isinstance(hasher, BackgroundMd5) else None
-            )
-            try:
+            with contextlib.ExitStack() as finish:
+                # Stopped early (cancel, error): end the source now, which closes its
+                # connection, rather than whenever the garbage collector gets to it.
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    finish.callback(close)
+                # A large blob written past the page cache: the writes wait for the disk
+                # on threads of their own (one per file), as the hashing does, while this
+                # one reads the next chunk.
+                behind = copy_behind = None
+                if stream.direct and (checksum is not None or isinstance(hasher, BackgroundMd5)):
+                    behind = WriteBehind(stream)
+                    finish.callback(behind.finish)
+                    if isinstance(copy_to, BlobFile) and copy_to.direct:
+                        copy_behind = WriteBehind(copy_to)
+                        finish.callback(copy_behind.finish)
                 for chunk in chunks:
                     check_cancelled(is_cancelled, f"caching {digest}")
                     # The chunk's buffer is free again once the threads are done with
                     # it; this loop is done with it before it asks for the next chunk.
-                    countdown = Countdown(1 + (behind is not None), release, chunk)
+                    countdown = Countdown(
+                        1 + (behind is not None) + (copy_behind is not None), release, chunk
+                    )
                     if behind is None:
                         stream.write(chunk)
                     else:
                         behind.write(chunk, countdown)
-                    if copy_to is not None:
+                    if copy_behind is not None:
+                        copy_behind.write(chunk, countdown)
+                    elif copy_to is not None:
                         copy_to.write(chunk)
                     if isinstance(hasher, BackgroundMd5):
                         hasher.update(chunk, countdown)
@@ -252,21 +283,16 @@ class ContentCache:
                     written += len(chunk)
                     if on_bytes is not None:
                         on_bytes(len(chunk))
-            finally:
-                if behind is not None:
-                    behind.finish()
-                # Stopped early (cancel, error): end the source now, which closes its
-                # connection, rather than whenever the garbage collector gets to it.
-                close = getattr(chunks, "close", None)
-                if close is not None:
-                    close()
             check_cancelled(is_cancelled, f"caching {digest}")
-            got = b64_of(hasher)
-        if got != digest or (size is not None and written != size):
+            if checksum is None:
+                expected, got = digest, b64_of(hasher)
+            else:
+                expected, got = f"XXH3-128 {checksum}", f"XXH3-128 {hasher.hexdigest()}"
+        if got != expected or (size is not None and written != size):
             expected_size = "" if size is None else f", {size} bytes"
             raise IntegrityError(
                 f"downloaded content for digest {digest} does not match: expected "
-                f"{digest}{expected_size}, got {got}, {written} bytes; the source is "
+                f"{expected}{expected_size}, got {got}, {written} bytes; the source is "
                 "corrupt or changed, try the download again"
             )
         # No fsync: this is a cache. Every entry was verified as it was written, and a
@@ -296,7 +322,7 @@ class ContentCache:
         size: int | None = None,
         on_bytes: Callable[[int], None] | None = None,
         is_cancelled: CancelCheck | None = None,
-        copy_to: BinaryIO | None = None,
+        copy_to: CopyTarget | None = None,
     ) -> Path:
         """:meth:`put_stream` for a source that fills buffers it is lent (``read_blob_into``).
 
@@ -329,7 +355,8 @@ class ContentCache:
         fill: Callable[[Iterator[memoryview]], Iterable[memoryview]] | None = None,
         on_bytes: Callable[[int], None] | None = None,
         is_cancelled: CancelCheck | None = None,
-        copy_to: BinaryIO | None = None,
+        copy_to: CopyTarget | None = None,
+        checksum: str | None = None,
     ) -> Path:
         """:meth:`put_stream` whose bytes survive a cancel, a failure or a crash.
 
@@ -358,6 +385,7 @@ class ContentCache:
                     copy_to=copy_to,
                     release=release,
                     direct=fill is not None,
+                    checksum=checksum,
                 )
             start = claim.size()
             if start > size:
@@ -373,6 +401,7 @@ class ContentCache:
                     on_bytes,
                     is_cancelled,
                     copy_to,
+                    checksum,
                 )
             except IntegrityError:
                 if start == 0:
@@ -385,7 +414,16 @@ class ContentCache:
                 copy_to.truncate()
             try:
                 return self._finish_partial(
-                    digest, claim.path, 0, read_from, fill, size, on_bytes, is_cancelled, copy_to
+                    digest,
+                    claim.path,
+                    0,
+                    read_from,
+                    fill,
+                    size,
+                    on_bytes,
+                    is_cancelled,
+                    copy_to,
+                    checksum,
                 )
             except IntegrityError:
                 claim.discard()
@@ -401,7 +439,8 @@ class ContentCache:
         size: int,
         on_bytes: Callable[[int], None] | None,
         is_cancelled: CancelCheck | None,
-        copy_to: BinaryIO | None,
+        copy_to: CopyTarget | None,
+        checksum: str | None,
     ) -> Path:
         release: Callable[[Chunk], object] | None = None
         chunks: Iterable[Chunk]
@@ -422,6 +461,7 @@ class ContentCache:
                 copy_to,
                 release,
                 done=read_prefix(path, start),
+                checksum=checksum,
             )
         self._install(digest, path, written)
         return self.blob_path(digest)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO
 
 from desktop_app.backends.http import HttpBackend
 from desktop_app.backends.protocol import Backend, ReadsBlobsInto
+from desktop_app.client.blob_files import CopyTarget
 from desktop_app.client.content_cache import ContentCache
 from desktop_app.client.hash_cache import HashCache
 from desktop_app.client.hashing import run_parallel
@@ -21,7 +22,7 @@ from desktop_app.client.progress import CancelCheck, ProgressCallback, Throttle,
 from desktop_app.client.references import fetch_reference
 from desktop_app.client.units import format_size
 from desktop_app.client.upload import SMALL_BLOB_BYTES, group_for_upload
-from desktop_app.core.errors import ValidationError
+from desktop_app.core.errors import NotFoundError, ValidationError
 from desktop_app.core.manifest import ManifestEntry
 from desktop_app.core.paths import validate_entry_path
 from desktop_app.core.records import VersionInfo
@@ -100,8 +101,21 @@ class _BlobFetcher:
         self._sizes = sizes
         self._found = found  # digest -> cached path, filled as blobs arrive
         self._on_bytes = on_bytes
+        self._checksums: dict[str, str] | None = None  # asked for once, when first needed
+        self._checksums_lock = threading.Lock()
 
-    def large(self, digest: str, should_stop: CancelCheck, copy_to: BinaryIO | None) -> None:
+    def _checksum(self, digest: str) -> str | None:
+        """The store's fast checksum of a large blob, to check it against instead of MD5."""
+        with self._checksums_lock:
+            if self._checksums is None:
+                large = sorted(d for d, n in self._sizes.items() if n > SMALL_BLOB_BYTES)
+                try:
+                    self._checksums = self._backend.blob_checksums(self._project, large)
+                except NotFoundError:  # a server from before checksums: MD5 it is
+                    self._checksums = {}
+            return self._checksums.get(digest)
+
+    def large(self, digest: str, should_stop: CancelCheck, copy_to: CopyTarget | None) -> None:
         """Stream one blob into the cache (and into ``copy_to``, in the same pass)."""
         backend, project = self._backend, self._project
 
@@ -120,6 +134,7 @@ class _BlobFetcher:
             on_bytes=self._on_bytes,
             is_cancelled=should_stop,
             copy_to=copy_to,
+            checksum=self._checksum(digest),
         )
 
     def group(self, group: list[str], should_stop: CancelCheck) -> None:

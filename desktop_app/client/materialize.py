@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, NoReturn
 
+from desktop_app.client.blob_files import BlobFile, CopyTarget
 from desktop_app.client.hash_cache import HashCache, hash_stable_file
 from desktop_app.client.hashing import SERIAL_BELOW, run_grouped
 from desktop_app.client.progress import CancelCheck, ProgressCallback, Throttle, check_cancelled
@@ -49,7 +50,7 @@ class FileToPlace:
     size: int
 
 
-Fetch = Callable[[BinaryIO, CancelCheck], None]
+Fetch = Callable[[CopyTarget, CancelCheck], None]
 """Streams a file's bytes into an open file, verifying them; raises if they do not match."""
 
 
@@ -244,7 +245,9 @@ def _write_atomically(
     try:
         try:
             if not isinstance(source, Path):
-                with os.fdopen(fd, "wb", closefd=False) as out:
+                # Past the page cache, as the cache's copy: filling a GiB of fresh pages
+                # costs these virtual machines more than writing it to the disk.
+                with BlobFile.over(fd, direct=file.size > ONE_READ_BYTES) as out:
                     source(out, should_stop)  # verified, or it raises
                 _check_size(fd, file, "fetched")
                 on_bytes(file.size)

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
 
+import xxhash
+
 from desktop_app.core.errors import ValidationError
 
 CHUNK_SIZE = 1 << 20
@@ -46,6 +48,16 @@ class Md5Like(Protocol):
     def digest(self) -> bytes: ...
 
     def hexdigest(self) -> str: ...
+
+
+def checksum_hasher() -> Md5Like:
+    """The fast checksum (XXH3-128, hex) a team server keeps of each large blob it holds.
+
+    The server takes it of the bytes it has just verified against the MD5 digest, so a
+    client that checks a download against it knows the bytes are the digest's, at a
+    fraction of MD5's cost (about 30 GB/s against 0.5 GB/s on one core).
+    """
+    return xxhash.xxh3_128()
 
 
 # Below this size a second thread costs more than it saves.

@@ -231,6 +231,13 @@ class MissingOut(BaseModel):
     missing: list[str] = Field(description="the digests asked about that the project lacks")
 
 
+class ChecksumsOut(BaseModel):
+    checksums: dict[str, str] = Field(
+        description="hex MD5 digest: hex XXH3-128 checksum of its bytes, for those of the "
+        "digests asked about that the project holds and that have one"
+    )
+
+
 class Offset(BaseModel):
     offset: int
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from desktop_app.core.digests import BackgroundMd5
+from desktop_app.core.digests import BackgroundMd5, checksum_hasher
 from desktop_app.core.errors import IntegrityError, OffsetMismatchError
 
 if sys.platform != "win32":  # POSIX: lock a blob's upload across processes
@@ -113,10 +113,11 @@ class BlobStore:
         chunks: Iterable[bytes],
         *,
         offset: int = 0,
-    ) -> bool:
-        """Append ``chunks`` from ``offset``; return True once the verified blob is in place.
+    ) -> str | None:
+        """Append ``chunks`` from ``offset``; once the verified blob is in place, return its
+        fast checksum (see ``checksum_hasher``).
 
-        Returns False when the chunks ended before ``size`` bytes (the part is kept, so a
+        Returns None when the chunks ended before ``size`` bytes (the part is kept, so a
         later call resumes from ``offset()``). Raises ``OffsetMismatchError`` for a wrong
         offset and ``IntegrityError`` (keeping nothing) when the bytes do not match.
         """
@@ -141,12 +142,14 @@ class BlobStore:
         current: int,
         chunks: Iterable[bytes],
         hasher: BackgroundMd5,
-    ) -> bool:
+    ) -> str | None:
         """Hash what the part holds, append the new chunks, and place the blob when whole."""
+        checksum = checksum_hasher()
         if current:
             with open(part, "rb") as done:
                 while block := done.read(CHUNK_SIZE):
                     hasher.update(block)
+                    checksum.update(block)
         written = current
         with open(part, "ab") as out:
             try:
@@ -159,13 +162,14 @@ class BlobStore:
                         )
                     out.write(chunk)
                     hasher.update(chunk)
+                    checksum.update(chunk)
             except IntegrityError:
                 out.close()
                 part.unlink(missing_ok=True)
                 raise
             out.flush()
             if written < size:
-                return False
+                return None
             os.fsync(out.fileno())
         got = hasher.hexdigest()
         if got != hex_digest:
@@ -173,7 +177,7 @@ class BlobStore:
             raise _mismatch(hex_digest, got)
         self._place(part, hex_digest)
         fsync_dir(self.path(hex_digest).parent)
-        return True
+        return checksum.hexdigest()
 
     def write_many(
         self, blobs: Sequence[tuple[str, bytes]], *, recorded: Collection[str] = ()

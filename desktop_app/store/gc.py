@@ -45,6 +45,7 @@ class GcMixin(StoreBase):
                 packed = s.packed_blobs.c.digest.in_(batch)
                 touched.update(conn.execute(select(s.packed_blobs.c.pack).where(packed)).scalars())
                 conn.execute(delete(s.packed_blobs).where(packed))
+                conn.execute(delete(s.blob_checksums).where(s.blob_checksums.c.digest.in_(batch)))
                 conn.execute(delete(s.project_blobs).where(s.project_blobs.c.digest.in_(batch)))
                 conn.execute(delete(s.blobs).where(s.blobs.c.digest.in_(batch)))
         freed = sum(self.blobs.delete(d) for d in dead)

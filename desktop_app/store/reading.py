@@ -30,6 +30,7 @@ from desktop_app.core.refs import ArtifactRef
 from desktop_app.store import schema as s
 from desktop_app.store.base import (
     StoreBase,
+    batches,
     entry_from_row,
     version_index,
 )
@@ -255,6 +256,21 @@ class ReadingMixin(StoreBase):
             validate_project(project)  # a bad name is an error, a new project holds nothing
             return list(digests)
         return [d for d in digests if d not in found]
+
+    def blob_checksums(self, project: str, digests: Sequence[str]) -> dict[str, str]:
+        """The fast checksums of those blobs this project may read that have one."""
+        if not digests:
+            validate_project(project)  # as over HTTP, where an empty question is not sent
+            return {}
+        hexed = {digest: b64_to_hex(digest) for digest in digests}
+        with read_tx(self.engine) as conn:
+            project_id = self._project_id(conn, project)
+            held = self._extents(conn, project_id, hexed.values())
+            found: dict[str, str] = {}
+            for batch in batches(sorted(held)):
+                query = select(s.blob_checksums).where(s.blob_checksums.c.digest.in_(batch))
+                found.update((row.digest, row.xxh3) for row in conn.execute(query))
+        return {d: found[h] for d, h in hexed.items() if h in found}
 
     def local_blob_paths(self, project: str, digests: Sequence[str]) -> dict[str, Path]:
         """Blobs kept as files of their own (packed ones are read with ``read_blobs``)."""

@@ -16,7 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 2  # 2: packed_blobs
+SCHEMA_VERSION = 3  # 2: packed_blobs; 3: blob_checksums
 
 metadata_obj = MetaData()
 
@@ -140,6 +140,16 @@ packed_blobs = Table(
     Column("digest", String(32), ForeignKey("blobs.digest"), primary_key=True),
     Column("pack", String(32), nullable=False, index=True),
     Column("pack_offset", BigInteger, nullable=False),
+)
+
+# The fast checksum (XXH3-128, hex) of a blob uploaded on its own, taken of the bytes the
+# store had just verified against the digest: a client checks a large download against it
+# instead of computing the MD5 again. Blobs stored before schema 3 have none.
+blob_checksums = Table(
+    "blob_checksums",
+    metadata_obj,
+    Column("digest", String(32), ForeignKey("blobs.digest"), primary_key=True),
+    Column("xxh3", String(32), nullable=False),
 )
 
 # Which project may read a blob: one that uploaded it or committed a version holding it.

@@ -186,8 +186,9 @@ class WritingMixin(StoreBase):
             )
         with read_tx(self.engine) as conn:
             project_id = self._project_id(conn, project)
-        if self.blobs.write(str(project_id), hex_digest, size, chunks, offset=offset):
-            self._record_blobs(project_id, {hex_digest: size})
+        checksum = self.blobs.write(str(project_id), hex_digest, size, chunks, offset=offset)
+        if checksum is not None:
+            self._record_blobs(project_id, {hex_digest: size}, checksums={hex_digest: checksum})
         # else partial: the client resumes from upload_offset()
 
     def upload_blobs(self, project: str, blobs: Sequence[tuple[str, bytes]]) -> None:
@@ -218,8 +219,11 @@ class WritingMixin(StoreBase):
         project_id: int,
         sizes: Mapping[str, int],
         packed: Mapping[str, tuple[str, int]] | None = None,
+        *,
+        checksums: Mapping[str, str] | None = None,
     ) -> None:
-        """Note stored blobs (and where packed ones lie) and let the project read them.
+        """Note stored blobs (where packed ones lie, the checksums of those uploaded on
+        their own) and let the project read them.
 
         Not durable on its own: a grant lost in a power cut only means the blob is sent
         again, and the commit that relies on it is durable, which flushes it as well.
@@ -235,6 +239,13 @@ class WritingMixin(StoreBase):
                     for d, (pack, offset) in sorted(packed.items())
                 ]
                 upsert(conn, s.packed_blobs, locations, key="digest")
+            if checksums:
+                upsert(
+                    conn,
+                    s.blob_checksums,
+                    [{"digest": d, "xxh3": c} for d, c in sorted(checksums.items())],
+                    key="digest",
+                )
             self._grant_blobs(conn, project_id, sizes)
 
     def commit(self, version_id: str) -> VersionInfo:

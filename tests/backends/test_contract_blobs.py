@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
+import xxhash
 
-from desktop_app.core.digests import md5_b64
+from desktop_app.core.digests import b64_to_hex, hex_to_b64, md5_b64
 from desktop_app.core.errors import (
     BackendUnavailableError,
     ConflictError,
@@ -19,6 +20,10 @@ from desktop_app.core.records import GcReport
 P = "proj"
 DATA = os.urandom(3000) + b"tail"
 DIGEST = md5_b64(DATA)
+
+
+def _xxh3(data: bytes) -> str:
+    return xxhash.xxh3_128(data).hexdigest()
 
 
 class ConnectionDroppedError(Exception):
@@ -92,6 +97,97 @@ def test_missing_blobs_names_what_the_project_lacks_without_leaks(backend, log):
     assert backend.missing_blobs(P, asked) == [asked[0], asked[2], asked[3]]
     assert backend.missing_blobs("not/created-yet", asked[:2]) == asked[:2]
     assert backend.missing_blobs(P, []) == []
+
+
+def test_a_blob_uploaded_on_its_own_has_the_xxh3_of_its_bytes(backend, draft):
+    backend.upload_blob(P, DIGEST, len(DATA), [DATA[:1000], DATA[1000:]])
+
+    assert backend.blob_checksums(P, [DIGEST]) == {DIGEST: _xxh3(DATA)}
+    backend.commit(draft.version.id)
+    assert backend.blob_checksums(P, [DIGEST, DIGEST]) == {DIGEST: _xxh3(DATA)}
+
+
+def test_a_resumed_upload_has_the_xxh3_of_all_its_bytes(backend, draft):
+    with pytest.raises((ConnectionDroppedError, BackendUnavailableError)):
+        backend.upload_blob(P, DIGEST, len(DATA), _interrupted_after(DATA[:1000], DATA[1000:1700]))
+    offset = backend.upload_offset(P, DIGEST)
+    assert 0 < offset < len(DATA)
+    assert backend.blob_checksums(P, [DIGEST]) == {}  # a part has none
+
+    backend.upload_blob(P, DIGEST, len(DATA), [DATA[offset:]], offset=offset)
+
+    # The store hashed the part it kept too, not only the bytes of the second request.
+    assert backend.blob_checksums(P, [DIGEST]) == {DIGEST: _xxh3(DATA)}
+
+
+def test_an_empty_blob_uploaded_on_its_own_has_a_checksum(backend, manifest_of):
+    empty = md5_b64(b"")
+    backend.create_draft(P, "data", "dataset", manifest_of({"empty": b""}))
+
+    backend.upload_blob(P, empty, 0, [])
+
+    assert backend.blob_checksums(P, [empty]) == {empty: _xxh3(b"")}
+
+
+def test_blobs_sent_in_a_batch_have_no_checksum(backend, manifest_of):
+    files = {f"f{i}": f"small file {i}".encode() for i in range(5)}
+    draft = backend.create_draft(P, "many", "dataset", manifest_of(files))
+    backend.upload_blobs(P, [(md5_b64(data), data) for data in files.values()])
+    backend.commit(draft.version.id)
+    alone = b"sent on its own"
+    backend.create_draft(P, "one", "dataset", manifest_of({"alone": alone}))
+    backend.upload_blob(P, md5_b64(alone), len(alone), [alone])
+
+    found = backend.blob_checksums(P, [md5_b64(alone), *(md5_b64(d) for d in files.values())])
+
+    assert found == {md5_b64(alone): _xxh3(alone)}
+    assert backend.missing_blobs(P, [md5_b64(d) for d in files.values()]) == []  # yet held
+
+
+def test_blob_checksums_reveal_nothing_across_projects(backend, log):
+    mine, theirs = b"held here, sent alone", b"held by another project, sent alone"
+    log(P, "mine", {"f": mine})
+    log("team-b/other", "theirs", {"f": theirs})
+    unknown = md5_b64(b"held by nobody")
+
+    assert backend.blob_checksums("team-b/other", [md5_b64(theirs)]) == {
+        md5_b64(theirs): _xxh3(theirs)
+    }
+    # Another project's blob gets the answer an unknown digest gets.
+    assert backend.blob_checksums(P, [md5_b64(theirs)]) == {}
+    assert backend.blob_checksums(P, [unknown]) == {}
+    assert backend.blob_checksums(P, [unknown, md5_b64(theirs), md5_b64(mine)]) == {
+        md5_b64(mine): _xxh3(mine)
+    }
+
+
+def test_blob_checksums_of_a_project_without_blobs_are_empty(backend, manifest_of):
+    backend.create_draft(P, "nothing", "dataset", manifest_of({}))
+
+    assert backend.blob_checksums(P, [md5_b64(b"never uploaded"), DIGEST]) == {}
+    assert backend.blob_checksums(P, []) == {}
+
+
+def test_blob_checksums_of_a_project_that_does_not_exist_are_not_found(backend, log):
+    log(P, "data", {"f": b"some bytes"})
+
+    with pytest.raises(NotFoundError):
+        backend.blob_checksums("not/created-yet", [md5_b64(b"some bytes")])
+    # Asking about nothing is answered alike everywhere (a client sends no request then).
+    assert backend.blob_checksums("not/created-yet", []) == {}
+
+
+def test_blob_checksums_of_more_digests_than_one_request_may_hold(backend, log):
+    """20,001 digests: twice the server's limit per request, so the client must split them;
+    the one the project holds sorts last, into the last request."""
+    held = b"held, and asked for among 20,000 unknown digests"
+    assert not b64_to_hex(md5_b64(held)).startswith("0" * 20)
+    log(P, "data", {"f": held})
+    unknown = [hex_to_b64(f"{i:032x}") for i in range(20_000)]
+
+    found = backend.blob_checksums(P, [*unknown[:7], md5_b64(held), *unknown[7:]])
+
+    assert found == {md5_b64(held): _xxh3(held)}
 
 
 def test_blobs_sent_before_any_draft_create_the_project_and_count(backend, manifest_of):

@@ -25,6 +25,7 @@ from desktop_app.client.session import Client
 from desktop_app.client.settings import load_settings
 from desktop_app.core.digests import hex_to_b64
 from desktop_app.core.manifest import Manifest, ManifestEntry
+from desktop_app.core.records import VersionInfo
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.slow]
 API = "/api/v1"
@@ -102,49 +103,66 @@ def test_http_transfers_against_curl_and_cp(
     md5_s = time.perf_counter() - start  # a verified get cannot take less than this
 
     # The machines are noisy: curl and our client take turns, ROUNDS times; the best of each
-    # counts. Each round uses fresh projects, so every upload really sends the bytes, and
-    # the content cache is emptied before each get.
+    # counts, and who goes first alternates: on these virtual machines a transfer right
+    # after a GiB was written and deleted runs up to three times slower than the next one.
+    # Each round uses fresh projects, so every upload really sends the bytes, and the
+    # content cache is emptied before each get.
     paths = AppPaths.from_env()
     client = Client(paths=paths, settings=load_settings(paths))
     curl_up, curl_down, send_big, put_big, get_big = [], [], [], [], []
+    versions: list[VersionInfo] = []  # of the big file, one put each round
     for round_ in range(ROUNDS):
         base = f"baseline-{round_}"
         blob_url = f"{url}{API}/projects/{base}/blobs/{hex_digest}"
         client.backend.create_run(base)  # the project must exist to upload into it
-        curl_up.append(
-            timed(
-                lambda u=blob_url: curl(
-                    "-T", str(big), "-H", auth, "-H", "Expect:", f"{u}?size={size}"
-                )
-            )[0]
-        )
-        manifest = Manifest([ManifestEntry("weights.bin", hex_to_b64(hex_digest), size)])
-        client.backend.commit(
-            client.backend.create_draft(base, "blob", "model", manifest).version.id
-        )
-        curl_down.append(
-            timed(lambda u=blob_url: curl("-H", auth, "--output", str(tmp_path / "c.bin"), u))[0]
-        )
-        (tmp_path / "c.bin").unlink()
-        hashed: list[float] = []
-        mark = hashed.append
-        start = time.perf_counter()
-        up = client.put(
-            big_dir,
-            f"bench-{round_}",
-            "big",
-            "model",
-            on_hash_progress=lambda d, t, mark=mark: d == t and mark(time.perf_counter()),
-        )
-        put_big.append(time.perf_counter() - start)
-        send_big.append(put_big[-1] - (hashed[-1] - start))
-        client.content_cache.remove(hex_to_b64(hex_digest))
-        out_big = tmp_path / f"out-big-{round_}"
-        version = up.version
-        get_big.append(timed(lambda o=out_big, v=version: client.get(v, o))[0])
-        problems = client.verify(version, out_big)
-        shutil.rmtree(out_big)
-        assert not problems
+
+        def curl_upload(blob_url: str = blob_url, base: str = base) -> None:
+            curl_up.append(
+                timed(
+                    lambda: curl(
+                        "-T", str(big), "-H", auth, "-H", "Expect:", f"{blob_url}?size={size}"
+                    )
+                )[0]
+            )
+            manifest = Manifest([ManifestEntry("weights.bin", hex_to_b64(hex_digest), size)])
+            client.backend.commit(
+                client.backend.create_draft(base, "blob", "model", manifest).version.id
+            )
+
+        def put(round_: int = round_) -> None:
+            hashed: list[float] = []
+            start = time.perf_counter()
+            up = client.put(
+                big_dir,
+                f"bench-{round_}",
+                "big",
+                "model",
+                on_hash_progress=lambda d, t: d == t and hashed.append(time.perf_counter()),
+            )
+            put_big.append(time.perf_counter() - start)
+            send_big.append(put_big[-1] - (hashed[-1] - start))
+            versions.append(up.version)
+            client.content_cache.remove(hex_to_b64(hex_digest))  # the get must fetch it
+            os.sync()
+
+        def curl_download(blob_url: str = blob_url) -> None:
+            out = tmp_path / "c.bin"
+            curl_down.append(timed(lambda: curl("-H", auth, "--output", str(out), blob_url))[0])
+            out.unlink()
+            os.sync()
+
+        def get(round_: int = round_) -> None:
+            out_big, version = tmp_path / f"out-big-{round_}", versions[-1]
+            get_big.append(timed(lambda: client.get(version, out_big))[0])
+            problems = client.verify(version, out_big)
+            shutil.rmtree(out_big)
+            client.content_cache.remove(hex_to_b64(hex_digest))
+            os.sync()
+            assert not problems
+
+        for pair in ([curl_upload, put], [curl_download, get]):
+            for step in pair if round_ % 2 == 0 else reversed(pair):
+                step()
     curl_up_s, curl_down_s = min(curl_up), min(curl_down)
     send_big_s, put_big_s, get_big_s = min(send_big), min(put_big), min(get_big)
 
@@ -180,8 +198,8 @@ def test_http_transfers_against_curl_and_cp(
         f"cp -r 10,000 files {cp_small_s:.2f} s"
     )
     report(
-        f"  MD5 of the 1 GiB file (from memory) {md5_s:.2f} s: a get verifying before it places "
-        f"reaches at most {curl_down_s / md5_s:.0%} of curl"
+        f"  MD5 of the 1 GiB file (from memory) {md5_s:.2f} s, {curl_down_s / md5_s:.0%} of "
+        "curl's download: the get checks the server's XXH3-128 of the blob instead"
     )
     rows = [
         ("put 1 GiB (hash + send)", put_big_s, size, f"{curl_up_s / put_big_s:.0%} of curl"),
@@ -211,8 +229,6 @@ def test_http_transfers_against_curl_and_cp(
     assert again.unchanged
     assert again.uploaded_bytes == 0
     assert curl_up_s / send_big_s >= 0.7, "the 1 GiB upload must reach 70% of curl"
-    # Not met yet, so printed and not asserted (see the notes): the 1 GiB download
-    # and 10,000 small files in under 3 x cp -r (the server creates each blob file twice,
-    # temp and final). The download streams into the cache and the folder in one pass,
-    # hashing alongside, but its floor is one MD5 of the GiB (printed above), which on
-    # these machines takes longer than curl's best download divided by 0.7.
+    assert curl_down_s / get_big_s >= 0.7, "the 1 GiB download must reach 70% of curl"
+    # Not met in every run yet, so printed and not asserted (see the notes): 10,000
+    # small files up in under 3 x cp -r.

@@ -3,6 +3,7 @@ cache and to its file in one pass, and nothing shows up before it is verified.""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 from collections.abc import Iterator, Sequence
@@ -14,7 +15,7 @@ import pytest
 
 from desktop_app.client.content_cache import ContentCache
 from desktop_app.client.download import download_version
-from desktop_app.core.digests import md5_b64
+from desktop_app.core.digests import checksum_hasher, md5_b64
 from desktop_app.core.errors import BackendUnavailableError, CancelledError, IntegrityError
 from desktop_app.core.manifest import ManifestEntry
 from desktop_app.core.records import Page
@@ -27,18 +28,25 @@ class StreamingBackend:
 
     def __init__(self, files: dict[str, bytes], *, send: bytes | None = None) -> None:
         self.files = files
+        self.digests = {path: md5_b64(data) for path, data in files.items()}  # hashed once
         self.send = send  # bytes sent instead of the right ones
         self.fail_after: int | None = None  # raise after this many buffers
+        self.checksums: dict[str, str] = {}  # digest: XXH3-128, as a team server keeps them
+        self.asked_checksums: list[list[str]] = []
 
     def list_entries(self, version_id: str, **_kwargs: Any) -> Page[ManifestEntry]:
-        items = tuple(ManifestEntry(p, md5_b64(d), len(d)) for p, d in self.files.items())
+        items = tuple(ManifestEntry(p, self.digests[p], len(d)) for p, d in self.files.items())
         return Page(items, None)
 
     def local_blob_paths(self, project: str, digests: Sequence[str]) -> dict[str, Path]:
         return {}
 
+    def blob_checksums(self, project: str, digests: Sequence[str]) -> dict[str, str]:
+        self.asked_checksums.append(list(digests))
+        return {d: self.checksums[d] for d in digests if d in self.checksums}
+
     def _data(self, digest: str) -> bytes:
-        data = next(d for d in self.files.values() if md5_b64(d) == digest)
+        data = next(self.files[p] for p, d in self.digests.items() if d == digest)
         return self.send if self.send is not None else data
 
     def read_blobs(self, project: str, digests: Sequence[str]) -> Iterator[tuple[str, bytes]]:
@@ -146,3 +154,69 @@ def test_a_file_already_in_place_is_kept_and_its_blob_still_cached(
 
     assert report.skipped == 1
     assert cache.path_for(md5_b64(BIG)) is not None
+
+
+def xxh3(data: bytes) -> str:
+    hasher = checksum_hasher()
+    hasher.update(data)
+    return hasher.hexdigest()
+
+
+def test_a_large_blob_is_checked_against_the_stores_checksum(
+    cache: ContentCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = StreamingBackend({"big.bin": BIG, "small.txt": b"hi"})
+    big_digest = md5_b64(BIG)
+    backend.checksums = {big_digest: xxh3(BIG)}
+    # With the store's checksum at hand no MD5 of the large blob is computed: every MD5
+    # hasher made from here on must stay unused (the small file is checked in its batch).
+    hashed: list[int] = []
+    real_md5 = hashlib.md5
+
+    class CountingMd5:
+        def __init__(self, data: bytes = b"", **kwargs: Any) -> None:
+            self._hasher = real_md5(data, **kwargs)
+            hashed.append(len(data))
+
+        def update(self, data: Any) -> None:
+            hashed.append(len(memoryview(data).cast("B")))
+            self._hasher.update(data)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._hasher, name)
+
+    counting_md5 = CountingMd5
+    monkeypatch.setattr(hashlib, "md5", counting_md5)
+    download_version(backend, VERSION, tmp_path / "out", cache)  # type: ignore[arg-type]
+    monkeypatch.undo()
+
+    assert (tmp_path / "out" / "big.bin").read_bytes() == BIG
+    assert cache.path_for(big_digest) is not None
+    assert backend.asked_checksums == [[big_digest]]  # once, for the large blob only
+    assert sum(hashed) < len(BIG)
+
+
+def test_bytes_that_miss_the_stores_checksum_leave_nothing(
+    cache: ContentCache, tmp_path: Path
+) -> None:
+    backend = StreamingBackend({"models/big.bin": BIG}, send=BIG[:-1] + b"X")
+    backend.checksums = {md5_b64(BIG): xxh3(BIG)}
+
+    with pytest.raises(IntegrityError, match="XXH3-128"):
+        download_version(backend, VERSION, tmp_path / "out", cache)  # type: ignore[arg-type]
+
+    assert not (tmp_path / "out").exists()
+    assert cache.path_for(md5_b64(BIG)) is None
+
+
+def test_a_wrong_checksum_from_the_store_is_not_trusted_over_the_bytes(
+    cache: ContentCache, tmp_path: Path
+) -> None:
+    # The right bytes with a wrong checksum fail as well: nothing unverified is kept.
+    backend = StreamingBackend({"big.bin": BIG})
+    backend.checksums = {md5_b64(BIG): "0" * 32}
+
+    with pytest.raises(IntegrityError):
+        download_version(backend, VERSION, tmp_path / "out", cache)  # type: ignore[arg-type]
+
+    assert cache.path_for(md5_b64(BIG)) is None

@@ -232,6 +232,9 @@ def _b_requests(seed: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
         ("GET", f"/projects/proj-b/blobs/{hex_b}/offset", {}),
         ("PUT", f"/projects/proj-b/blobs/{hex_b}", {"params": {"size": 3}, "data": b"bbb"}),
         ("POST", "/projects/proj-b/blobs", {"data": bytes.fromhex(hex_b) + b"\0" * 7 + b"\3bbb"}),
+        ("POST", "/projects/proj-b/blobs/missing", {"json": {"digests": [hex_b]}}),
+        ("POST", "/projects/proj-b/blobs/checksums", {"json": {"digests": [hex_b]}}),
+        ("POST", "/projects/proj-b/blobs/fetch", {"json": {"digests": [hex_b]}}),
     ]
 
 

@@ -86,6 +86,19 @@ def _put(
     )
 
 
+def _checksums(
+    id_: str,
+    body: dict[str, Any],
+    detail: str,
+    *,
+    status: int = 400,
+    code: str = "invalid",
+    key: str = "owner",
+) -> Case:
+    path = f"/projects/{PROJECT}/blobs/checksums"
+    return Case(id_, "POST", path, status, code, detail, {"json": body}, key=key)
+
+
 def _range(id_: str, header: str, detail: str) -> Case:
     return Case(
         id_,
@@ -349,6 +362,32 @@ CASES = [
         "digests",
         {"json": {"digests": [md5_hex(b"x")] * 10_001}},
     ),
+    _checksums("checksums-digest-malformed", {"digests": ["XYZ"]}, "'XYZ'"),
+    _checksums("checksums-digest-uppercase", {"digests": [HELLO_HEX.upper()]}, "lowercase"),
+    _checksums("checksums-digest-base64", {"digests": [md5_b64(b"hello")]}, "hex"),
+    _checksums("checksums-empty", {"digests": []}, "digests"),
+    _checksums("checksums-too-many", {"digests": [HELLO_HEX] * 10_001}, "digests"),
+    _checksums("checksums-digests-missing", {}, "digests"),
+    _checksums("checksums-digests-a-string", {"digests": HELLO_HEX}, "digests"),
+    _checksums("checksums-unknown-field", {"digests": [HELLO_HEX], "colour": "red"}, "colour"),
+    Case(
+        "checksums-not-json",
+        "POST",
+        f"/projects/{PROJECT}/blobs/checksums",
+        400,
+        "invalid",
+        "JSON",
+        {"data": b"{not json", "headers": {"Content-Type": "application/json"}},
+    ),
+    Case(
+        "checksums-project-unknown",
+        "POST",
+        "/projects/nobody-here/blobs/checksums",
+        404,
+        "not_found",
+        "'nobody-here'",
+        {"json": {"digests": [HELLO_HEX]}},
+    ),
     # -- JSON bodies -----------------------------------------------------------------------
     _draft("draft-unknown-field", {"manifest": EMPTY_MANIFEST, "colour": "red"}, "colour"),
     _draft("draft-manifest-missing", {"type": "dataset"}, "manifest"),
@@ -523,6 +562,22 @@ CASES = [
         "forbidden",
         "admin",
         key="reader",
+    ),
+    _checksums(
+        "checksums-key-for-other-project",
+        {"digests": [HELLO_HEX]},
+        f"'{PROJECT}'",
+        status=404,
+        code="not_found",
+        key="other",
+    ),
+    _checksums(
+        "checksums-key-missing",
+        {"digests": [HELLO_HEX]},
+        "Authorization: Bearer",
+        status=401,
+        code="unauthorized",
+        key="none",
     ),
     # -- ranges -----------------------------------------------------------------------------
     _range("range-past-end", "bytes=10-", "outside"),

@@ -131,4 +131,6 @@ def test_the_schema_is_served_and_lists_every_route(live_server) -> None:
     paths = set(loaded.raw_schema["paths"])
     assert f"{API}/health" in paths
     assert f"{API}/projects/{{project}}/blobs/{{hex_digest}}" in paths
+    checksums = loaded.raw_schema["paths"][f"{API}/projects/{{project}}/blobs/checksums"]
+    assert set(checksums) == {"post"}
     assert len(paths) >= 20

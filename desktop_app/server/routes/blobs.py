@@ -22,7 +22,7 @@ from desktop_app.server.config import ServerConfig
 from desktop_app.server.deps import PrincipalDep, StoreDep, get_config, need_project
 from desktop_app.server.keys import Role
 from desktop_app.server.problems import ApiError, RangeError
-from desktop_app.server.schemas import FetchIn, MissingOut, Offset, UploadOut
+from desktop_app.server.schemas import ChecksumsOut, FetchIn, MissingOut, Offset, UploadOut
 
 router = APIRouter(tags=["blobs"])
 ConfigDep = Annotated[ServerConfig, Depends(get_config)]
@@ -126,6 +126,19 @@ def missing_blobs(
     project = need_project(principal, project, Role.READ)
     digests = [_digest(hex_digest) for hex_digest in body.digests]
     return MissingOut(missing=[b64_to_hex(d) for d in store.missing_blobs(project, digests)])
+
+
+@router.post("/projects/{project}/blobs/checksums", response_model=ChecksumsOut)
+def blob_checksums(
+    project: str, body: FetchIn, store: StoreDep, principal: PrincipalDep
+) -> ChecksumsOut:
+    """The XXH3-128 checksums of these blobs (hex MD5s), taken when each was uploaded on its
+    own and verified: a client checks a large download against one instead of hashing MD5
+    again. Blobs the project cannot read, or stored without one, are left out."""
+    project = need_project(principal, project, Role.READ)
+    digests = [_digest(hex_digest) for hex_digest in body.digests]
+    found = store.blob_checksums(project, digests)
+    return ChecksumsOut(checksums={b64_to_hex(d): c for d, c in found.items()})
 
 
 @router.post(
