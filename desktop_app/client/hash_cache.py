@@ -58,17 +58,21 @@ def hash_stable_file(
     *,
     on_bytes: Callable[[int], None] | None = None,
     is_cancelled: CancelCheck | None = None,
+    keep: list[bytes] | None = None,
 ) -> tuple[str, FileIdentity]:
     """Hash ``path`` and return the digest with the identity it was computed for.
 
     The open file is stat'ed before and after reading; if it changed in between it is read
-    again, and after a few attempts IntegrityError says the file keeps changing.
+    again, and after a few attempts IntegrityError says the file keeps changing. ``keep``
+    receives the bytes hashed, when the file was read in one call (up to
+    ``SMALL_FILE_BYTES``), so that a caller about to send them need not read them again.
     """
     for _attempt in range(HASH_ATTEMPTS):
         check_cancelled(is_cancelled, f"hashing {path}")
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         try:
             before = FileIdentity.of(os.fstat(fd))
+            data = b""
             if before.size <= SMALL_FILE_BYTES:
                 data = os.read(fd, before.size + 1)  # one byte more shows a file that grew
                 hasher = hashlib.md5(data)
@@ -81,6 +85,8 @@ def hash_stable_file(
         finally:
             os.close(fd)
         if before == after and read == after.size:
+            if keep is not None and len(data) == read:
+                keep.append(data)
             return b64_of(hasher), after
     raise IntegrityError(
         f"file {path} changed while being read; wait until the program writing it is "

@@ -122,12 +122,14 @@ class Client:
         files = collect(local) if isinstance(local, Path) else list(local)
         if not files:
             raise ValidationError(f"{local} holds no files; a version needs at least one file")
+        contents: dict[str, bytes] = {}  # small files as hashed: sent without a second read
         manifest, sources = hash_local_files(
             files,
             self.hash_cache,
             workers=self.settings.hash_workers,
             on_progress=on_hash_progress,
             is_cancelled=is_cancelled,
+            contents=contents,
         )
         return upload_version(
             self.backend,
@@ -143,6 +145,7 @@ class Client:
             run_id=run_id,
             workers=self.settings.transfer_workers,
             on_progress=on_progress,
+            contents=contents,
             is_cancelled=is_cancelled,
         )
 

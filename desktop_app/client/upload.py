@@ -54,8 +54,14 @@ def hash_local_files(
     workers: int,
     on_progress: ProgressCallback | None = None,
     is_cancelled: CancelCheck | None = None,
+    contents: dict[str, bytes] | None = None,
 ) -> tuple[Manifest, dict[str, Source]]:
-    """Build the manifest of ``files`` and the map ``digest -> a local file with it``."""
+    """Build the manifest of ``files`` and the map ``digest -> a local file with it``.
+
+    ``contents`` receives the bytes of small files as they were hashed (digest: bytes), for
+    :func:`upload_version` to send without reading the files again.
+    """
+    kept: dict[int, bytes] | None = {} if contents is not None else None
     digests = hash_files(
         [f.path for f in files],
         hash_cache,
@@ -63,12 +69,17 @@ def hash_local_files(
         identities=[f.identity for f in files],
         on_progress=on_progress,
         is_cancelled=is_cancelled,
+        kept=kept,
+        keep_below=SMALL_BLOB_BYTES,
     )
     manifest = Manifest()
     sources: dict[str, Source] = {}
     for file, digest in zip(files, digests, strict=True):
         manifest.add(ManifestEntry(file.entry_path, digest, file.size))
         sources.setdefault(digest, file.path)
+    if contents is not None and kept:
+        for index, data in kept.items():
+            contents.setdefault(digests[index], data)
     # No manifest.validate() here: collect() checked the path set, and the store checks it
     # again before it writes a draft (an unchanged re-put writes nothing).
     return manifest, sources
@@ -90,8 +101,12 @@ def upload_version(
     workers: int = 4,
     on_progress: ProgressCallback | None = None,
     is_cancelled: CancelCheck | None = None,
+    contents: Mapping[str, bytes] | None = None,
 ) -> UploadResult:
     """Log ``manifest`` as the next version of ``project/name``.
+
+    ``contents``: bytes of small blobs already read (see :func:`hash_local_files`), sent
+    as they are instead of being read from ``sources`` again.
 
     Only blobs the backend lacks are sent, each resumed from the backend's offset. If the
     content equals the latest version, nothing is sent and that version is returned (with
@@ -139,7 +154,9 @@ def upload_version(
                 backend, project, digest, sizes[digest], sources[digest], throttle, should_stop
             )
         else:
-            send_small_blobs(backend, project, group, sizes, sources, throttle, should_stop)
+            send_small_blobs(
+                backend, project, group, sizes, sources, throttle, should_stop, contents
+            )
 
     try:
         run_parallel(
@@ -195,12 +212,17 @@ def send_small_blobs(
     sources: Mapping[str, Source],
     throttle: Throttle,
     should_stop: CancelCheck,
+    contents: Mapping[str, bytes] | None = None,
 ) -> None:
-    """Send a batch of small blobs in one call."""
+    """Send a batch of small blobs in one call (those in ``contents`` as they are there)."""
     blobs = []
+    kept = contents or {}
     for digest in digests:
         check_cancelled(should_stop, "the upload")
-        blobs.append((digest, _read_whole(sources[digest], sizes[digest])))
+        data = kept.get(digest)
+        blobs.append(
+            (digest, data if data is not None else _read_whole(sources[digest], sizes[digest]))
+        )
     backend.upload_blobs(project, blobs)
     throttle.add(sum(len(data) for _digest, data in blobs))
 
