@@ -165,6 +165,26 @@ def test_retry_clears_the_error_and_keeps_the_bytes_done(queue: TransferQueue) -
     assert (retried.done_bytes, retried.total_bytes) == (300, 1000)
 
 
+def test_progress_is_written_unsynced_and_state_changes_stay_durable(
+    queue: TransferQueue,
+) -> None:
+    job = queue.add(upload(), "t")
+    queue.claim_next()
+    durable = queue._conn.execute("PRAGMA synchronous").fetchone()[0]
+    assert durable >= 2  # FULL (or EXTRA): a committed job survives a power cut
+
+    queue.set_progress(job.id, 300, 1000)
+
+    # The progress is there for every reader (another process too), and the connection is
+    # back to syncing each commit for the state changes that follow.
+    assert queue._conn.execute("PRAGMA synchronous").fetchone()[0] == durable
+    other = TransferQueue(queue.path)
+    try:
+        assert (other.get(job.id).done_bytes, other.get(job.id).total_bytes) == (300, 1000)
+    finally:
+        other.close()
+
+
 def test_finished_states() -> None:
     assert {s for s in JobState if s.finished} == {
         JobState.FAILED,
