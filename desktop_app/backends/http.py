@@ -309,6 +309,7 @@ class HttpBackend:
         aliases: Sequence[str] = (),
         tags: Sequence[str] = (),
         run_id: str | None = None,
+        commit: bool = False,
     ) -> DraftResult:
         body: dict[str, Any] = {
             "type": type_,
@@ -318,6 +319,7 @@ class HttpBackend:
             "aliases": list(aliases),
             "tags": list(tags),
             "run_id": run_id,
+            "commit": commit,
         }
         path = f"{_artifact(project, name)}/drafts"
         return draft_from_json(self._t.call("POST", path, body=body, retry=Retry.UNSENT))

@@ -101,7 +101,14 @@ class Backend(Protocol):
         aliases: Sequence[str] = (),
         tags: Sequence[str] = (),
         run_id: str | None = None,
-    ) -> DraftResult: ...
+        commit: bool = False,
+    ) -> DraftResult:
+        """A draft of the next version, with the blobs the backend still needs.
+
+        ``commit=True`` commits it at once when nothing is missing (the answer's
+        ``committed`` is then true); a client that sent the blobs first saves a round trip.
+        """
+        ...
 
     def upload_offset(self, project: str, digest: str) -> int:
         """How many bytes of the blob an interrupted upload already stored."""

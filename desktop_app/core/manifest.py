@@ -53,16 +53,18 @@ class ManifestEntry:
         """Read one entry, tolerating W&B's local-only keys; unknown keys are an error."""
         if not isinstance(data, Mapping):
             raise ValidationError(f"manifest entry {path!r} must be a JSON object")
+        digest = data.get("digest")
+        size = data.get("size")
+        if len(data) == 2 and type(digest) is str and digest and type(size) is int and size >= 0:
+            return cls(path, digest, size)  # {"digest", "size"}: nearly every entry
         unknown = set(data) - _KNOWN_KEYS - _LOCAL_ONLY_KEYS
         if unknown:
             raise ValidationError(
                 f"manifest entry {path!r} has unknown keys {sorted(unknown)}; "
                 f"an entry may hold {sorted(_KNOWN_KEYS)}"
             )
-        digest = data.get("digest")
         if not isinstance(digest, str) or not digest:
             raise ValidationError(f"manifest entry {path!r} needs a non-empty string 'digest'")
-        size = data.get("size")
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
             raise ValidationError(
                 f"manifest entry {path!r} has size {size!r}; size is a whole number >= 0"
@@ -216,8 +218,10 @@ class Manifest:
         if not isinstance(policy, str) or not isinstance(config, Mapping):
             raise ValidationError("the manifest's storage policy fields are malformed")
         manifest = cls(storage_policy=policy, storage_policy_config=config)
+        entries = manifest._entries  # a JSON object's keys are unique: no duplicate to check
         for path, raw in contents.items():
-            manifest.add(ManifestEntry.from_json(path, raw))
+            validate_entry_path(path)
+            entries[path] = ManifestEntry.from_json(path, raw)
         manifest.validate()
         return manifest
 

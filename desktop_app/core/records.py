@@ -90,12 +90,18 @@ class DraftResult:
 
     ``unchanged`` means the content equals the latest committed version, which is
     ``version``; nothing needs to be uploaded or committed. Otherwise ``version`` is the
-    new draft and ``missing`` lists the blob digests the backend still needs.
+    new draft and ``missing`` lists the blob digests the backend still needs, or, when
+    the draft was asked to commit at once and nothing was missing, the new version.
     """
 
     version: VersionInfo
     missing: tuple[str, ...]
     unchanged: bool = False
+
+    @property
+    def committed(self) -> bool:
+        """Nothing is left to upload or commit: ``version`` is a committed version."""
+        return self.version.state is VersionState.COMMITTED
 
 
 @dataclass(frozen=True)

@@ -185,6 +185,7 @@ class DraftIn(BaseModel):
     aliases: list[str] = []
     tags: list[str] = []
     run_id: str | None = None
+    commit: bool = False  # commit at once when the project already holds every blob
 
 
 class DraftOut(BaseModel):

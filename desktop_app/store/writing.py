@@ -12,17 +12,9 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from desktop_app.core.digests import b64_to_hex
+from desktop_app.core.drafts import check_draft_fields
 from desktop_app.core.errors import ConflictError, NotFoundError, ValidationError
 from desktop_app.core.manifest import Manifest
-from desktop_app.core.metadata import metadata_to_json, normalize_metadata
-from desktop_app.core.names import (
-    validate_artifact_name,
-    validate_description,
-    validate_project,
-    validate_tag,
-    validate_type,
-    validate_user_alias,
-)
 from desktop_app.core.paths import validate_entry_path
 from desktop_app.core.records import (
     DraftResult,
@@ -95,22 +87,31 @@ class WritingMixin(StoreBase):
         aliases: Sequence[str] = (),
         tags: Sequence[str] = (),
         run_id: str | None = None,
+        commit: bool = False,
     ) -> DraftResult:
-        project = validate_project(project)
-        name = validate_artifact_name(name)
-        type_ = validate_type(type_)
-        description = validate_description(description)
-        meta_json = metadata_to_json(normalize_metadata(metadata))
-        # ``latest`` is applied to every new version anyway, so asking for it is harmless.
-        alias_list = sorted({validate_user_alias(a) for a in aliases if a != LATEST})
-        tag_list = sorted({validate_tag(t) for t in tags})
+        """A draft of the next version of ``project/name`` holding ``manifest``.
+
+        ``commit=True``: when the project already holds every blob, the version is
+        committed in the same transaction (a client that sent the bytes first saves a
+        round trip and a second check of 10,000 entries); otherwise it stays a draft.
+        """
+        fields = check_draft_fields(
+            project,
+            name,
+            type_,
+            description=description,
+            metadata=metadata,
+            aliases=aliases,
+            tags=tags,
+        )
+        project, name, type_ = fields.project, fields.name, fields.type
         digest = manifest.digest()
         same = self._same_as_latest(project, name, type_, digest, run_id)
         if same is not None:  # nothing to write: no write lock, no fsync
             return DraftResult(same, (), unchanged=True)
         # Not durable: a draft lost in a power cut is only an upload to start again, and the
         # commit that makes it a version is durable (which flushes the draft with it).
-        with write_tx(self.engine, durable=False) as conn:
+        with write_tx(self.engine, durable=commit) as conn:
             if run_id is not None:
                 self._get_run_row(conn, run_id)
             project_id = self._ensure_project(conn, project)
@@ -133,9 +134,11 @@ class WritingMixin(StoreBase):
                     size=manifest.size,
                     file_count=len(manifest),
                     state=VersionState.PENDING.value,
-                    description=description,
-                    metadata=meta_json,
-                    pending_aliases=json.dumps({"aliases": alias_list, "tags": tag_list}),
+                    description=fields.description,
+                    metadata=fields.metadata_json,
+                    pending_aliases=json.dumps(
+                        {"aliases": list(fields.aliases), "tags": list(fields.tags)}
+                    ),
                     logged_by=run_id,
                     created_at=now(),
                 )
@@ -156,6 +159,10 @@ class WritingMixin(StoreBase):
             for batch in batches(rows, 5000):
                 insert_many(conn, insert(s.entries), batch)
             missing_hex = {h for _path, h in self._unreadable_entries(conn, project_id, version_id)}
+            if commit and not missing_hex:
+                row = self._get_version_row(conn, version_id)
+                committed, unchanged = self._commit_pending(conn, row, check_blobs=False)
+                return DraftResult(committed, (), unchanged=unchanged)
             draft = self._get_version(conn, version_id)
         missing = tuple(d for d in stored if blob_of[d] in missing_hex)
         return DraftResult(draft, missing)
@@ -260,67 +267,78 @@ class WritingMixin(StoreBase):
                     f"version {row.collection_name}:{row.idx} is {row.state.lower()} and "
                     "cannot be committed"
                 )
-            collection_id = row.collection_id
-            # Lock the artifact row: committers of one artifact queue here (SQLite already
-            # holds the database write lock), so the checks below and the number are exact.
-            project_id = conn.execute(
-                select(s.collections.c.project_id)
-                .where(s.collections.c.id == collection_id)
-                .with_for_update()
-            ).scalar_one()
-            latest = self._latest_row(conn, collection_id)
-            if latest is not None and latest.digest == row.digest:
-                conn.execute(delete(s.entries).where(s.entries.c.version_id == version_id))
-                conn.execute(
-                    update(s.versions)
-                    .where(s.versions.c.id == version_id)
-                    .values(state=VersionState.DELETED.value, same_as=latest.id)
-                )
-                return versions_from_rows(conn, [latest])[0]
-            missing = sorted(
-                path for path, _h in self._unreadable_entries(conn, project_id, version_id)
-            )
-            if missing:
-                shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-                raise ConflictError(
-                    f"cannot commit {row.project_name}/{row.collection_name}: the bytes of "
-                    f"{len(missing)} file(s) were not uploaded ({shown}); upload them first"
-                )
-            conn.execute(
-                update(s.collections)
-                .where(s.collections.c.id == collection_id)
-                .values(version_count=s.collections.c.version_count + 1, updated_at=now())
-            )
-            index = (
-                conn.execute(
-                    select(s.collections.c.version_count).where(s.collections.c.id == collection_id)
-                ).scalar_one()
-                - 1
-            )
-            pending = json.loads(row.pending_aliases)
+            return self._commit_pending(conn, row, check_blobs=True)[0]
+
+    def _commit_pending(
+        self, conn: Connection, row: Any, *, check_blobs: bool
+    ) -> tuple[VersionInfo, bool]:
+        """Commit the draft ``row`` inside ``conn``'s transaction: ``(version, same)``,
+        where ``same`` says the latest version already had this content and is returned.
+
+        ``check_blobs=False`` when the caller has just checked in this transaction that the
+        project holds every blob.
+        """
+        version_id = row.id
+        collection_id = row.collection_id
+        # Lock the artifact row: committers of one artifact queue here (SQLite already
+        # holds the database write lock), so the checks below and the number are exact.
+        project_id = conn.execute(
+            select(s.collections.c.project_id)
+            .where(s.collections.c.id == collection_id)
+            .with_for_update()
+        ).scalar_one()
+        latest = self._latest_row(conn, collection_id)
+        if latest is not None and latest.digest == row.digest:
+            conn.execute(delete(s.entries).where(s.entries.c.version_id == version_id))
             conn.execute(
                 update(s.versions)
                 .where(s.versions.c.id == version_id)
-                .values(
-                    idx=index,
-                    state=VersionState.COMMITTED.value,
-                    committed_at=now(),
-                    pending_aliases="{}",
-                )
+                .values(state=VersionState.DELETED.value, same_as=latest.id)
             )
-            for alias in [LATEST, *pending.get("aliases", [])]:
-                self._point_alias(conn, collection_id, alias, version_id)
-            for tag in pending.get("tags", []):
-                conn.execute(insert(s.tags).values(version_id=version_id, tag=tag))
-            # No grants to add: every blob passed the check above, so the project holds it.
-            committed = self._get_version(conn, version_id)
-            self._event(
-                conn,
-                "version.committed",
-                committed.project,
-                version_payload(committed),
+            return versions_from_rows(conn, [latest])[0], True
+        unreadable = self._unreadable_entries(conn, project_id, version_id) if check_blobs else []
+        if unreadable:
+            missing = sorted(path for path, _h in unreadable)
+            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+            raise ConflictError(
+                f"cannot commit {row.project_name}/{row.collection_name}: the bytes of "
+                f"{len(missing)} file(s) were not uploaded ({shown}); upload them first"
             )
-            return committed
+        conn.execute(
+            update(s.collections)
+            .where(s.collections.c.id == collection_id)
+            .values(version_count=s.collections.c.version_count + 1, updated_at=now())
+        )
+        index = (
+            conn.execute(
+                select(s.collections.c.version_count).where(s.collections.c.id == collection_id)
+            ).scalar_one()
+            - 1
+        )
+        pending = json.loads(row.pending_aliases)
+        conn.execute(
+            update(s.versions)
+            .where(s.versions.c.id == version_id)
+            .values(
+                idx=index,
+                state=VersionState.COMMITTED.value,
+                committed_at=now(),
+                pending_aliases="{}",
+            )
+        )
+        for alias in [LATEST, *pending.get("aliases", [])]:
+            self._point_alias(conn, collection_id, alias, version_id)
+        for tag in pending.get("tags", []):
+            conn.execute(insert(s.tags).values(version_id=version_id, tag=tag))
+        # No grants to add: every blob passed the check, so the project holds it.
+        committed = self._get_version(conn, version_id)
+        self._event(
+            conn,
+            "version.committed",
+            committed.project,
+            version_payload(committed),
+        )
+        return committed, False
 
     def _same_as_latest(
         self, project: str, name: str, type_: str, digest: str, run_id: str | None

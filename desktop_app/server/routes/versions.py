@@ -42,6 +42,7 @@ def create_draft(
         aliases=body.aliases,
         tags=body.tags,
         run_id=body.run_id,
+        commit=body.commit,
     )
     return DraftOut(
         version=Version.of(result.version), missing=list(result.missing), unchanged=result.unchanged
