@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sqlite3
 import threading
@@ -15,6 +16,8 @@ from desktop_app.client.progress import CancelCheck, check_cancelled
 from desktop_app.client.sqlite_tx import enable_wal
 from desktop_app.core.digests import CHUNK_SIZE, b64_of
 from desktop_app.core.errors import IntegrityError
+
+log = logging.getLogger(__name__)
 
 # Timestamps have coarse granularity on some file systems (2 s on FAT, 1 s on HFS+), so a
 # file written again within that window of being hashed can keep its mtime. Entries hashed
@@ -54,7 +57,7 @@ SMALL_FILE_BYTES = 1 << 20  # read in one call: most of a small file's cost is p
 
 
 def hash_stable_file(
-    path: Path,
+    path: str | Path,
     *,
     on_bytes: Callable[[int], None] | None = None,
     is_cancelled: CancelCheck | None = None,
@@ -66,24 +69,30 @@ def hash_stable_file(
     again, and after a few attempts IntegrityError says the file keeps changing. ``keep``
     receives the bytes hashed, when the file was read in one call (up to
     ``SMALL_FILE_BYTES``), so that a caller about to send them need not read them again.
+
+    Written for 10,000 small files a second: no Path objects, no message built unless it
+    is raised.
     """
     for _attempt in range(HASH_ATTEMPTS):
-        check_cancelled(is_cancelled, f"hashing {path}")
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        if is_cancelled is not None and is_cancelled():
+            check_cancelled(is_cancelled, f"hashing {path}")
+        fd = os.open(path, _READ_FLAGS)
         try:
-            before = FileIdentity.of(os.fstat(fd))
+            st = os.fstat(fd)
+            before = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
             data = b""
-            if before.size <= SMALL_FILE_BYTES:
-                data = os.read(fd, before.size + 1)  # one byte more shows a file that grew
+            if st.st_size <= SMALL_FILE_BYTES:
+                data = os.read(fd, st.st_size + 1)  # one byte more shows a file that grew
                 hasher = hashlib.md5(data)
                 read = len(data)
                 if on_bytes is not None:
                     on_bytes(read)
             else:
                 hasher, read = _hash_stream(fd, path, on_bytes, is_cancelled)
-            after = FileIdentity.of(os.fstat(fd))
+            st = os.fstat(fd)
         finally:
             os.close(fd)
+        after = FileIdentity(st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
         if before == after and read == after.size:
             if keep is not None and len(data) == read:
                 keep.append(data)
@@ -94,9 +103,12 @@ def hash_stable_file(
     )
 
 
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+
+
 def _hash_stream(
     fd: int,
-    path: Path,
+    path: str | Path,
     on_bytes: Callable[[int], None] | None,
     is_cancelled: CancelCheck | None,
 ) -> tuple[Any, int]:
@@ -124,6 +136,8 @@ class HashCache:
     ) -> None:
         self._racy_window_ns = racy_window_ns
         self._lock = threading.Lock()
+        self._writer: threading.Thread | None = None  # see store_many(wait=False)
+        self._writer_lock = threading.Lock()
         if db_path is None:
             self._conn = sqlite3.connect(":memory:", check_same_thread=False)
         else:
@@ -135,7 +149,8 @@ class HashCache:
             self._conn.execute(_SCHEMA)
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database (after a write still under way)."""
+        self._join_writer()
         with self._lock:
             self._conn.close()
 
@@ -161,6 +176,7 @@ class HashCache:
         ``identities`` (size, mtime_ns, inode, device) saves a stat per file when the caller
         has just seen them (a folder walk).
         """
+        self._join_writer()
         keys = [p if os.path.isabs(p := os.fspath(path)) else os.path.abspath(p) for path in paths]
         given = identities or [None] * len(keys)
         current = [
@@ -192,6 +208,7 @@ class HashCache:
         return digest
 
     def _lookup(self, key: str, identity: FileIdentity) -> str | None:
+        self._join_writer()
         with self._lock:
             row = self._conn.execute(
                 "SELECT size, mtime_ns, inode, device, digest, hashed_at_ns "
@@ -221,7 +238,7 @@ class HashCache:
                 on_bytes(current.size)
             return cached
         hashed_at_ns = time.time_ns()
-        digest, identity = hash_stable_file(Path(key), on_bytes=on_bytes, is_cancelled=is_cancelled)
+        digest, identity = hash_stable_file(key, on_bytes=on_bytes, is_cancelled=is_cancelled)
         self.store(key, identity, digest, hashed_at_ns=hashed_at_ns)
         return digest
 
@@ -231,8 +248,42 @@ class HashCache:
         """Record ``digest`` for ``path`` as it was when hashing started at ``hashed_at_ns``."""
         self.store_many([(path, identity, digest, hashed_at_ns)])
 
-    def store_many(self, rows: Sequence[tuple[Path | str, FileIdentity, str, int]]) -> None:
-        """Record many ``(path, identity, digest, hashed_at_ns)`` in one transaction."""
+    def store_many(
+        self, rows: Sequence[tuple[Path | str, FileIdentity, str, int]], *, wait: bool = True
+    ) -> None:
+        """Record many ``(path, identity, digest, hashed_at_ns)`` in one transaction.
+
+        ``wait=False`` writes them on a thread of its own and returns at once (a put sends
+        its draft meanwhile: 10,000 rows take 30-50 ms). Every other call waits for that
+        write first, so what it reads is never older than what was stored. A failed
+        background write is logged; the files are hashed again next time.
+        """
+        self._join_writer()
+        if wait:
+            self._write(rows)
+            return
+        writer = threading.Thread(
+            target=self._write_quietly, args=(rows,), name="hash-cache-write", daemon=True
+        )
+        with self._writer_lock:
+            self._writer = writer
+        writer.start()
+
+    def _join_writer(self) -> None:
+        with self._writer_lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.join()
+
+    def _write_quietly(self, rows: Sequence[tuple[Path | str, FileIdentity, str, int]]) -> None:
+        try:
+            self._write(rows)
+        except (sqlite3.Error, OSError):
+            log.warning(
+                "could not record %d file digests in the hash cache", len(rows), exc_info=True
+            )
+
+    def _write(self, rows: Sequence[tuple[Path | str, FileIdentity, str, int]]) -> None:
         with self._lock, self._conn:
             self._conn.executemany(
                 "INSERT OR REPLACE INTO file_digests "
@@ -246,5 +297,6 @@ class HashCache:
 
     def forget(self, path: Path) -> None:
         """Drop the entry for ``path``."""
+        self._join_writer()
         with self._lock, self._conn:
             self._conn.execute("DELETE FROM file_digests WHERE path = ?", (os.path.abspath(path),))

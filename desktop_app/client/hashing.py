@@ -69,13 +69,15 @@ def hash_files(
     is_cancelled: CancelCheck | None = None,
     kept: dict[int, bytes] | None = None,
     keep_below: int = 0,
+    on_small: Callable[[str, bytes], None] | None = None,
 ) -> list[str]:
     """W&B digests of ``paths`` (same order), hashed in parallel; hashlib releases the GIL.
 
     Files the cache knows unchanged are answered in one batch lookup; only the rest go to
     the thread pool. ``kept`` receives the bytes of the files hashed that are at most
     ``keep_below`` bytes (by index), up to ``KEEP_BYTES`` in all: an upload sends those
-    without reading them a second time.
+    without reading them a second time. ``on_small`` is instead handed ``(digest, bytes)``
+    of each of those files as soon as it is hashed, from the hashing thread.
     """
     if cache is not None:
         known = cache.lookup_many(paths, identities)
@@ -92,15 +94,19 @@ def hash_files(
         hashed_at_ns = time.time_ns()
         size = known[index][1]
         keep: list[bytes] | None = None
-        if kept is not None and size <= keep_below:
+        if on_small is not None and size <= keep_below:
+            keep = []
+        elif kept is not None and size <= keep_below:
             with budget_lock:
                 if budget[0] >= size:
                     budget[0] -= size
                     keep = []
         digest, identity = hash_stable_file(
-            Path(paths[index]), on_bytes=throttle.add, is_cancelled=should_stop, keep=keep
+            paths[index], on_bytes=throttle.add, is_cancelled=should_stop, keep=keep
         )
-        if keep and kept is not None:
+        if keep and on_small is not None:
+            on_small(digest, keep[0])
+        elif keep and kept is not None:
             kept[index] = keep[0]
         return digest, identity, hashed_at_ns
 
@@ -109,12 +115,13 @@ def hash_files(
         todo, sizes, hash_one, workers=workers, is_cancelled=is_cancelled, serial_below=SERIAL_BELOW
     )
     throttle.finish()
-    if cache is not None:  # one transaction, not one per file
+    if cache is not None:  # one transaction, not one per file, written while the caller goes on
         cache.store_many(
             [
                 (paths[index], identity, digest, hashed_at_ns)
                 for index, (digest, identity, hashed_at_ns) in zip(todo, results, strict=True)
-            ]
+            ],
+            wait=False,
         )
     hashed = [digest for digest, _identity, _at in results]
     digests = [digest for digest, _size in known]

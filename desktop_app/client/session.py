@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from desktop_app.backends.protocol import Backend
 from desktop_app.client.content_cache import ContentCache
 from desktop_app.client.credentials import load_key
 from desktop_app.client.download import DownloadReport, download_version, version_entries
+from desktop_app.client.early_upload import EarlyUpload, early_sender_for
 from desktop_app.client.files import LocalFile, collect
 from desktop_app.client.hash_cache import HashCache
 from desktop_app.client.paths import AppPaths
@@ -122,15 +124,34 @@ class Client:
         files = collect(local) if isinstance(local, Path) else list(local)
         if not files:
             raise ValidationError(f"{local} holds no files; a version needs at least one file")
-        contents: dict[str, bytes] = {}  # small files as hashed: sent without a second read
-        manifest, sources = hash_local_files(
-            files,
-            self.hash_cache,
-            workers=self.settings.hash_workers,
-            on_progress=on_hash_progress,
+        # Small files go to the backend as they are hashed (see early_upload); those that
+        # do not are kept as read, and sent after the draft without a second read.
+        early = early_sender_for(
+            self.backend,
+            project,
+            name,
+            type_,
+            (f.entry_path for f in files),
+            description=description,
+            metadata=metadata,
+            aliases=aliases,
+            tags=tags,
+            run_id=run_id,
+            workers=self.settings.transfer_workers,
             is_cancelled=is_cancelled,
-            contents=contents,
         )
+        contents: dict[str, bytes] = {}
+        with early or contextlib.nullcontext():
+            manifest, sources = hash_local_files(
+                files,
+                self.hash_cache,
+                workers=self.settings.hash_workers,
+                on_progress=on_hash_progress,
+                is_cancelled=is_cancelled,
+                contents=contents,
+                early=early,
+            )
+            sent = early.finish() if early is not None else EarlyUpload()
         return upload_version(
             self.backend,
             project,
@@ -146,6 +167,7 @@ class Client:
             workers=self.settings.transfer_workers,
             on_progress=on_progress,
             contents=contents,
+            early=sent,
             is_cancelled=is_cancelled,
         )
 

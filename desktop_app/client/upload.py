@@ -11,6 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.backends.protocol import Backend
+from desktop_app.client.early_upload import (
+    BATCH_BYTES,
+    BATCH_FILES,
+    NOTHING_EARLY,
+    EarlySender,
+    EarlyUpload,
+)
 from desktop_app.client.files import LocalFile
 from desktop_app.client.hash_cache import HashCache
 from desktop_app.client.hashing import hash_files, run_parallel
@@ -31,10 +38,9 @@ from desktop_app.core.refs import ArtifactRef
 Source = str | Path
 """Where a blob's bytes are on this machine."""
 
-# Blobs up to this size travel in batches (one call, one sync); larger ones alone, resumable.
+# Blobs up to this size travel in batches (one call, one sync; BATCH_FILES and BATCH_BYTES
+# at most); larger ones alone, resumable.
 SMALL_BLOB_BYTES = 256 * 1024
-BATCH_FILES = 1000
-BATCH_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -55,11 +61,13 @@ def hash_local_files(
     on_progress: ProgressCallback | None = None,
     is_cancelled: CancelCheck | None = None,
     contents: dict[str, bytes] | None = None,
+    early: EarlySender | None = None,
 ) -> tuple[Manifest, dict[str, Source]]:
     """Build the manifest of ``files`` and the map ``digest -> a local file with it``.
 
     ``contents`` receives the bytes of small files as they were hashed (digest: bytes), for
-    :func:`upload_version` to send without reading the files again.
+    :func:`upload_version` to send without reading the files again; with ``early`` they
+    go to it instead, to be sent while the rest are hashed.
     """
     kept: dict[int, bytes] | None = {} if contents is not None else None
     digests = hash_files(
@@ -71,6 +79,7 @@ def hash_local_files(
         is_cancelled=is_cancelled,
         kept=kept,
         keep_below=SMALL_BLOB_BYTES,
+        on_small=early.add if early is not None else None,
     )
     manifest = Manifest()
     sources: dict[str, Source] = {}
@@ -102,11 +111,13 @@ def upload_version(
     on_progress: ProgressCallback | None = None,
     is_cancelled: CancelCheck | None = None,
     contents: Mapping[str, bytes] | None = None,
+    early: EarlyUpload = NOTHING_EARLY,
 ) -> UploadResult:
     """Log ``manifest`` as the next version of ``project/name``.
 
     ``contents``: bytes of small blobs already read (see :func:`hash_local_files`), sent
-    as they are instead of being read from ``sources`` again.
+    as they are instead of being read from ``sources`` again. ``early``: what an
+    :class:`EarlySender` sent before this call (counted in the result and the progress).
 
     Only blobs the backend lacks are sent, each resumed from the backend's offset. If the
     content equals the latest version, nothing is sent and that version is returned (with
@@ -127,6 +138,7 @@ def upload_version(
             aliases=aliases,
             tags=tags,
             run_id=run_id,
+            commit=True,  # at once when every blob is there already
         )
     )
     if draft.unchanged:
@@ -134,7 +146,10 @@ def upload_version(
         for alias in aliases:
             if alias not in version.aliases:
                 version = backend.add_alias(version.id, alias)
-        return UploadResult(version, True, 0, 0)
+        return UploadResult(version, True, early.files, early.bytes)
+    if draft.committed:
+        Throttle(on_progress, early.bytes).finish()
+        return UploadResult(draft.version, False, early.files, early.bytes)
     sizes = {e.digest: e.size or 0 for e in manifest if e.ref is None}
     missing = list(draft.missing)
     no_source = set(missing).difference(sources)
@@ -145,7 +160,8 @@ def upload_version(
             f"the bytes of {unsourced[0]!r} are neither on this machine nor in project "
             f"{project!r}; add the file again from a local copy"
         )
-    throttle = Throttle(on_progress, sum(sizes[d] for d in missing))
+    throttle = Throttle(on_progress, early.bytes + sum(sizes[d] for d in missing))
+    throttle.add(early.bytes)
 
     def send(group: list[str], should_stop: CancelCheck) -> None:
         if len(group) == 1 and sizes[group[0]] > SMALL_BLOB_BYTES:
@@ -168,7 +184,7 @@ def upload_version(
     except BaseException:
         _discard_quietly(backend, draft.version.id)
         raise
-    return UploadResult(version, False, len(missing), throttle.total)
+    return UploadResult(version, False, early.files + len(missing), throttle.total)
 
 
 def _latest_if_same(
