@@ -49,8 +49,9 @@ NOTHING_EARLY = EarlyUpload()
 class EarlySender:
     """Sends hashed small files to ``project`` in batches, from a pool of ``workers``.
 
-    :meth:`add` is called from the hashing threads; :meth:`finish` waits for what is in
-    flight. As a context manager, leaving by an exception stops it and waits for the
+    :meth:`add` is called from the hashing threads; :meth:`flush` sends the last batch
+    when hashing is done, and :meth:`finish` waits for what is in flight (a put sends
+    its draft in between). As a context manager, leaving by an exception stops it and waits for the
     batches already being sent (queued ones are dropped).
     """
 
@@ -77,6 +78,7 @@ class EarlySender:
         self._batch_size = 0
         self._pending = 0  # bytes added and not yet sent or dropped
         self._seen: set[str] = set()
+        self._held: set[str] = set()
         self._futures: list[Future[None]] = []
         self._stopped = False
         self._files = 0
@@ -118,11 +120,22 @@ class EarlySender:
             if len(self._batch) >= self._batch_files or self._batch_size >= self._batch_bytes:
                 self._submit()
 
-    def finish(self) -> EarlyUpload:
-        """Send what is left and wait for every batch: what was sent in all."""
+    @property
+    def held(self) -> frozenset[str]:
+        """The digests the backend has told it holds, or has taken from it."""
+        with self._changed:
+            return frozenset(self._held)
+
+    def flush(self) -> None:
+        """Send the last, partly filled batch now, without waiting for it."""
         with self._changed:
             if self._batch and not self._stopped:
                 self._submit()
+
+    def finish(self) -> EarlyUpload:
+        """Send what is left and wait for every batch: what was sent in all."""
+        self.flush()
+        with self._changed:
             futures = list(self._futures)
         for future in futures:
             future.result()  # _send never raises: a failure only stops early sending
@@ -139,10 +152,13 @@ class EarlySender:
             if self._stopped or self._cancelled():
                 return
             lacking = set(self._backend.missing_blobs(self._project, [d for d, _ in batch]))
+            with self._changed:
+                self._held.update(digest for digest, _data in batch if digest not in lacking)
             blobs = [(digest, data) for digest, data in batch if digest in lacking]
             if blobs and not (self._stopped or self._cancelled()):
                 self._backend.upload_blobs(self._project, blobs)
                 with self._changed:
+                    self._held.update(lacking)
                     self._files += len(blobs)
                     self._bytes += sum(len(data) for _digest, data in blobs)
         except ArtifactDeskError as exc:  # the draft reports these blobs missing

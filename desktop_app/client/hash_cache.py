@@ -258,20 +258,23 @@ class HashCache:
         write first, so what it reads is never older than what was stored. A failed
         background write is logged; the files are hashed again next time.
         """
-        self._join_writer()
-        if wait:
-            self._write(rows)
-            return
-        writer = threading.Thread(
-            target=self._write_quietly, args=(rows,), name="hash-cache-write", daemon=True
-        )
-        with self._writer_lock:
+        with self._writer_lock:  # callers in turn: each writer is waited for by the next
+            self._join_writer_locked()
+            if wait:
+                self._write(rows)
+                return
+            writer = threading.Thread(
+                target=self._write_quietly, args=(rows,), name="hash-cache-write", daemon=True
+            )
             self._writer = writer
-        writer.start()
+            writer.start()
 
     def _join_writer(self) -> None:
         with self._writer_lock:
-            writer, self._writer = self._writer, None
+            self._join_writer_locked()
+
+    def _join_writer_locked(self) -> None:
+        writer, self._writer = self._writer, None
         if writer is not None:
             writer.join()
 

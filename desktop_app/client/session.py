@@ -14,7 +14,7 @@ from desktop_app.backends.protocol import Backend
 from desktop_app.client.content_cache import ContentCache
 from desktop_app.client.credentials import load_key
 from desktop_app.client.download import DownloadReport, download_version, version_entries
-from desktop_app.client.early_upload import EarlyUpload, early_sender_for
+from desktop_app.client.early_upload import early_sender_for
 from desktop_app.client.files import LocalFile, collect
 from desktop_app.client.hash_cache import HashCache
 from desktop_app.client.paths import AppPaths
@@ -151,25 +151,26 @@ class Client:
                 contents=contents,
                 early=early,
             )
-            sent = early.finish() if early is not None else EarlyUpload()
-        return upload_version(
-            self.backend,
-            project,
-            name,
-            type_,
-            manifest,
-            sources,
-            description=description,
-            metadata=metadata,
-            aliases=aliases,
-            tags=tags,
-            run_id=run_id,
-            workers=self.settings.transfer_workers,
-            on_progress=on_progress,
-            contents=contents,
-            early=sent,
-            is_cancelled=is_cancelled,
-        )
+            if early is not None:
+                early.flush()
+            return upload_version(
+                self.backend,
+                project,
+                name,
+                type_,
+                manifest,
+                sources,
+                description=description,
+                metadata=metadata,
+                aliases=aliases,
+                tags=tags,
+                run_id=run_id,
+                workers=self.settings.transfer_workers,
+                on_progress=on_progress,
+                contents=contents,
+                early=early,
+                is_cancelled=is_cancelled,
+            )
 
     # -- download ------------------------------------------------------------------------
     def get(

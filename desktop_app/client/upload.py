@@ -16,7 +16,6 @@ from desktop_app.client.early_upload import (
     BATCH_FILES,
     NOTHING_EARLY,
     EarlySender,
-    EarlyUpload,
 )
 from desktop_app.client.files import LocalFile
 from desktop_app.client.hash_cache import HashCache
@@ -111,24 +110,25 @@ def upload_version(
     on_progress: ProgressCallback | None = None,
     is_cancelled: CancelCheck | None = None,
     contents: Mapping[str, bytes] | None = None,
-    early: EarlyUpload = NOTHING_EARLY,
+    early: EarlySender | None = None,
 ) -> UploadResult:
     """Log ``manifest`` as the next version of ``project/name``.
 
     ``contents``: bytes of small blobs already read (see :func:`hash_local_files`), sent
-    as they are instead of being read from ``sources`` again. ``early``: what an
-    :class:`EarlySender` sent before this call (counted in the result and the progress).
+    as they are instead of being read from ``sources`` again. ``early``: the
+    :class:`EarlySender` that sent blobs while they were hashed; the draft goes out while
+    its last batches are still on their way, and what they sent counts in the result.
 
     Only blobs the backend lacks are sent, each resumed from the backend's offset. If the
     content equals the latest version, nothing is sent and that version is returned (with
     the requested aliases added). On failure or cancel the draft is discarded; partial blobs
     stay so that a retry resumes them.
     """
-    same = None if run_id is not None else _latest_if_same(backend, project, name, type_, manifest)
-    draft = (
-        DraftResult(same, (), unchanged=True)
-        if same is not None
-        else backend.create_draft(
+
+    def _draft(same: VersionInfo | None) -> DraftResult:
+        if same is not None:
+            return DraftResult(same, (), unchanged=True)
+        return backend.create_draft(
             project,
             name,
             type_,
@@ -140,18 +140,24 @@ def upload_version(
             run_id=run_id,
             commit=True,  # at once when every blob is there already
         )
-    )
+
+    same = None if run_id is not None else _latest_if_same(backend, project, name, type_, manifest)
+    draft = _draft(same)  # on an error, the caller's ``with early`` stops the early batches
+    # The draft overlapped the early batches still in flight; they are done now.
+    sent = early.finish() if early is not None else NOTHING_EARLY
     if draft.unchanged:
         version = draft.version
         for alias in aliases:
             if alias not in version.aliases:
                 version = backend.add_alias(version.id, alias)
-        return UploadResult(version, True, early.files, early.bytes)
+        return UploadResult(version, True, sent.files, sent.bytes)
     if draft.committed:
-        Throttle(on_progress, early.bytes).finish()
-        return UploadResult(draft.version, False, early.files, early.bytes)
+        Throttle(on_progress, sent.bytes).finish()
+        return UploadResult(draft.version, False, sent.files, sent.bytes)
     sizes = {e.digest: e.size or 0 for e in manifest if e.ref is None}
-    missing = list(draft.missing)
+    # Blobs an early batch delivered while the draft was checked count as missing there.
+    held = early.held if early is not None else frozenset()
+    missing = [digest for digest in draft.missing if digest not in held]
     no_source = set(missing).difference(sources)
     unsourced = [e.path for e in manifest if e.digest in no_source]
     if unsourced:
@@ -160,8 +166,8 @@ def upload_version(
             f"the bytes of {unsourced[0]!r} are neither on this machine nor in project "
             f"{project!r}; add the file again from a local copy"
         )
-    throttle = Throttle(on_progress, early.bytes + sum(sizes[d] for d in missing))
-    throttle.add(early.bytes)
+    throttle = Throttle(on_progress, sent.bytes + sum(sizes[d] for d in missing))
+    throttle.add(sent.bytes)
 
     def send(group: list[str], should_stop: CancelCheck) -> None:
         if len(group) == 1 and sizes[group[0]] > SMALL_BLOB_BYTES:
@@ -184,7 +190,7 @@ def upload_version(
     except BaseException:
         _discard_quietly(backend, draft.version.id)
         raise
-    return UploadResult(version, False, early.files + len(missing), throttle.total)
+    return UploadResult(version, False, sent.files + len(missing), throttle.total)
 
 
 def _latest_if_same(

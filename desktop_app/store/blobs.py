@@ -379,6 +379,11 @@ def _stream(
         while left is None or left > 0:
             chunk = stream.read(chunk_size if left is None else min(chunk_size, left))
             if not chunk:
+                if left:  # a pack or blob file cut short: never pass off fewer bytes as whole
+                    raise IntegrityError(
+                        f"the stored copy in {Path(stream.name).name} ends {left} bytes early; "
+                        "it is damaged: upload the file again"
+                    )
                 return
             if left is not None:
                 left -= len(chunk)

@@ -109,7 +109,7 @@ def _stored(backend: Backend, version_id: str) -> dict[str, bytes]:
     return {e.path: found[e.digest] for e in entries}
 
 
-def test_small_files_go_before_the_draft_and_the_draft_commits(
+def test_small_files_go_in_early_batches_and_not_again_after_the_draft(
     recording: Recording, tmp_path: Path
 ) -> None:
     contents = _folder(tmp_path / "data", 60)
@@ -118,15 +118,49 @@ def test_small_files_go_before_the_draft_and_the_draft_commits(
 
     names = recording.names()
     draft_at = names.index("create_draft")
-    assert "upload_blobs" in names[:draft_at]  # sent while hashing, before the draft
     assert recording.calls[draft_at][1]["commit"] is True
-    assert "commit" not in names  # the draft committed: no second call
-    assert "upload_blobs" not in names[draft_at:]
+    assert names.count("upload_blobs") == 1  # the early batch, never again after the draft
     assert sorted(recording.sent) == sorted(md5_b64(data) for data in contents.values())
     assert result.version.state is VersionState.COMMITTED
     assert result.version.version == "v0"
     assert set(result.version.aliases) == {"latest", "best"}
     assert (result.uploaded_files, result.uploaded_bytes) == (60, 60 * 2000)
+    assert _stored(recording.backend, result.version.id) == contents
+
+
+def test_a_full_batch_leaves_while_files_are_still_being_added(tmp_path: Path) -> None:
+    local = LocalBackend(tmp_path / "store")
+    recording = Recording(local)
+    blobs = [os.urandom(100) for _ in range(5)]
+    with EarlySender(recording, "team", workers=2, batch_files=2) as sender:
+        for data in blobs:  # as the hashing thread does; no flush, no finish yet
+            sender.add(md5_b64(data), data)
+        deadline = time.monotonic() + 10
+        while len(recording.sent) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(recording.sent) == 4  # two full batches went; the fifth blob waits
+        assert sender.finish().files == 5
+    assert sorted(recording.sent) == sorted(md5_b64(data) for data in blobs)
+    local.close()
+
+
+def test_a_draft_whose_blobs_are_all_there_commits_in_the_same_call(
+    recording: Recording, tmp_path: Path
+) -> None:
+    contents = _folder(tmp_path / "data", 30)
+    with _client(tmp_path, recording, "first") as client:
+        client.put(tmp_path / "data", "team", "set", "dataset")
+    recording.calls.clear()
+    recording.sent.clear()
+
+    with _client(tmp_path, recording, "second") as fresh:  # the same bytes, another artifact
+        result = fresh.put(tmp_path / "data", "team", "copy", "dataset", tags=["again"])
+
+    assert recording.sent == []
+    assert "commit" not in recording.names()  # the draft committed: no second call
+    assert result.version.version == "v0"
+    assert result.version.tags == ("again",)
+    assert (result.uploaded_files, result.uploaded_bytes) == (0, 0)
     assert _stored(recording.backend, result.version.id) == contents
 
 
@@ -311,4 +345,38 @@ def test_an_artifact_that_exists_with_the_same_type_gets_a_sender(tmp_path: Path
     assert other is None
     with same:
         assert same.finish().files == 0
+    local.close()
+
+
+def test_blobs_that_arrive_while_the_draft_is_checked_are_not_sent_twice(
+    tmp_path: Path,
+) -> None:
+    # The early batch is held back until the draft has been answered, so the draft surely
+    # finds its blobs missing; the upload then waits for the batch instead of sending them.
+    contents = _folder(tmp_path / "data", 20)
+    local = LocalBackend(tmp_path / "store")
+    drafted = threading.Event()
+
+    class Late(Recording):
+        def upload_blobs(self, project: str, blobs: list[tuple[str, bytes]]) -> None:
+            assert drafted.wait(10)
+            self.calls.append(("upload_blobs", {}))
+            self.backend.upload_blobs(project, blobs)
+
+        def create_draft(self, *args: Any, **kwargs: Any) -> Any:
+            self.calls.append(("create_draft", kwargs))
+            try:
+                return self.backend.create_draft(*args, **kwargs)
+            finally:
+                drafted.set()
+
+    late = Late(local)
+    with _client(tmp_path, late) as client:
+        result = client.put(tmp_path / "data", "team", "set", "dataset")
+
+    names = [name for name in late.names() if name != "close"]
+    assert names.count("upload_blobs") == 1  # the early batch only
+    assert names.index("create_draft") < names.index("upload_blobs") < names.index("commit")
+    assert result.uploaded_files == 20
+    assert _stored(local, result.version.id) == contents
     local.close()
