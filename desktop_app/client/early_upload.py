@@ -3,8 +3,9 @@
 A put of many small files used to hash them all, then create the draft, then send the
 blobs the draft reported missing. The sending is mostly the server's work, so it can run
 while this machine hashes: every batch of small files hashed is asked about
-(``missing_blobs``) and what the project lacks is sent at once. The draft that follows
-then finds every blob there and commits in the same call.
+(``missing_blobs``) and what the project lacks is sent at once. Into a project that did
+not exist when the put began, every batch goes without asking: it holds nothing. The
+draft that follows then finds every blob there and commits in the same call.
 
 Sending early is only a head start. When a batch fails, early sending stops quietly: the
 draft reports those blobs missing and the upload sends them as before, or fails with the
@@ -65,8 +66,10 @@ class EarlySender:
         batch_files: int = BATCH_FILES,
         batch_bytes: int = BATCH_BYTES,
         pending_bytes: int = PENDING_BYTES,
+        new_project: bool = False,
     ) -> None:
         self._backend = backend
+        self._ask_first = not new_project  # a project that did not exist holds nothing
         self._project = project
         self._is_cancelled = is_cancelled
         self._batch_files = batch_files
@@ -151,7 +154,11 @@ class EarlySender:
         try:
             if self._stopped or self._cancelled():
                 return
-            lacking = set(self._backend.missing_blobs(self._project, [d for d, _ in batch]))
+            digests = [digest for digest, _data in batch]
+            asked = (
+                self._backend.missing_blobs(self._project, digests) if self._ask_first else digests
+            )
+            lacking = set(asked)
             with self._changed:
                 self._held.update(digest for digest, _data in batch if digest not in lacking)
             blobs = [(digest, data) for digest, data in batch if digest in lacking]
@@ -221,4 +228,20 @@ def early_sender_for(
         return None
     if latest is not None and latest.type != fields.type:
         return None
-    return EarlySender(backend, fields.project, workers=workers, is_cancelled=is_cancelled)
+    new_project = False
+    if latest is None:
+        try:
+            backend.list_artifact_types(fields.project)
+        except NotFoundError:  # nothing to ask about: every blob is missing there
+            new_project = True
+        except ArtifactDeskError:
+            return None
+    return EarlySender(
+        backend,
+        fields.project,
+        workers=workers,
+        is_cancelled=is_cancelled,
+        batch_files=BATCH_FILES,
+        batch_bytes=BATCH_BYTES,
+        new_project=new_project,
+    )

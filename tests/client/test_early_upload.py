@@ -380,3 +380,22 @@ def test_blobs_that_arrive_while_the_draft_is_checked_are_not_sent_twice(
     assert result.uploaded_files == 20
     assert _stored(local, result.version.id) == contents
     local.close()
+
+
+def test_into_a_new_project_batches_go_without_asking_and_into_an_old_one_they_ask(
+    recording: Recording, tmp_path: Path
+) -> None:
+    first = _folder(tmp_path / "first", 12)
+    second = _folder(tmp_path / "second", 12)
+    with _client(tmp_path, recording) as client:
+        client.put(tmp_path / "first", "team", "set", "dataset")
+        assert "missing_blobs" not in recording.names()  # a new project holds nothing
+        assert sorted(recording.sent) == sorted(md5_b64(data) for data in first.values())
+        recording.calls.clear()
+        recording.sent.clear()
+
+        result = client.put(tmp_path / "second", "team", "other", "dataset")
+
+    assert "missing_blobs" in recording.names()  # the project exists: it may hold some
+    assert sorted(recording.sent) == sorted(md5_b64(data) for data in second.values())
+    assert _stored(recording.backend, result.version.id) == second
