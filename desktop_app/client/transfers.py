@@ -169,9 +169,21 @@ class TransferQueue:
             self._conn.close()
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, immediate(self._conn) as conn:
-            yield conn
+    def _tx(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction. ``durable=False`` commits without syncing the disk (WAL,
+        ``synchronous=NORMAL``): safe from a crash of the app, not from a power cut, and it
+        does not wait behind the transfer's own writes. Only what the user asked for (a
+        new job, pause, resume, cancel, retry) is synced; the runner's own bookkeeping is
+        redone after a power cut (a job left running is queued again and resumes)."""
+        with self._lock:
+            if not durable:
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                with immediate(self._conn) as conn:
+                    yield conn
+            finally:
+                if not durable:
+                    self._conn.execute(f"PRAGMA synchronous = {self._synchronous}")
 
     # -- reading -------------------------------------------------------------------------
     def jobs(self) -> list[Job]:
@@ -266,7 +278,7 @@ class TransferQueue:
     # -- the runner's side ---------------------------------------------------------------
     def recover(self) -> list[Job]:
         """After a restart or a crash: jobs left running (or waiting) are queued again."""
-        with self._tx() as conn:
+        with self._tx(durable=False) as conn:
             conn.execute(
                 "UPDATE jobs SET state = ? WHERE state IN (?, ?)",
                 (JobState.QUEUED.value, JobState.RUNNING.value, JobState.WAITING.value),
@@ -285,7 +297,7 @@ class TransferQueue:
         if include_waiting:
             states.append(JobState.WAITING.value)
         skipped = list(exclude)
-        with self._tx() as conn:
+        with self._tx(durable=False) as conn:
             row = conn.execute(
                 f"SELECT id FROM jobs WHERE state IN ({', '.join('?' * len(states))}) "
                 f"AND id NOT IN ({', '.join('?' * len(skipped))}) ORDER BY id LIMIT 1",
@@ -303,24 +315,18 @@ class TransferQueue:
         """Note how far a job got. Not synced to the disk: this runs on the transfer's own
         thread ten times a second, and a sync waits behind the transfer's writes (a GiB
         download lost a tenth of its speed to it). A crash loses the figure, not a job:
-        the next durable write (a state change) syncs it with everything before it."""
-        with self._lock:
-            self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL: commit without a sync
-            try:
-                with self._tx() as conn:
-                    conn.execute(
-                        "UPDATE jobs SET done_bytes = ?, total_bytes = ?, updated_at = ? "
-                        "WHERE id = ?",
-                        (done, total, time.time(), job_id),
-                    )
-            finally:
-                self._conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        the next durable write syncs it with everything before it."""
+        with self._tx(durable=False) as conn:
+            conn.execute(
+                "UPDATE jobs SET done_bytes = ?, total_bytes = ?, updated_at = ? WHERE id = ?",
+                (done, total, time.time(), job_id),
+            )
 
     def settle(
         self, job_id: int, state: JobState, *, error: str | None = None, result: str | None = None
     ) -> Job:
         """Record how a run ended, unless the user paused or cancelled it meanwhile."""
-        with self._tx() as conn:
+        with self._tx(durable=False) as conn:
             row = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is not None and JobState(row["state"]) is JobState.RUNNING:
                 conn.execute(

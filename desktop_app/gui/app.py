@@ -15,13 +15,13 @@ from desktop_app.client.mirror import Mirror, mirror_file
 from desktop_app.client.paths import AppPaths
 from desktop_app.client.session import Client, open_backend
 from desktop_app.client.settings import Settings, load_settings
+from desktop_app.gui.gil import use_switch_interval
 from desktop_app.gui.i18n import install_translator, tr
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.settings_dialog import SettingsDialog
 from desktop_app.gui.transfer_session import TransferSession
 from desktop_app.gui.worker import BackendWorker, WorkerThread
 
-GIL_SWITCH_INTERVAL_S = 0.001
 ICONS_DIR = Path(str(files("desktop_app.resources") / "icons"))
 
 
@@ -173,10 +173,8 @@ def build_main_window(
     window = AppSession(
         paths, settings, poll_ms=poll_ms, retry_ms=retry_ms, translator=translator
     ).window
-    # Worker threads share the interpreter lock with this one. Every Qt call releases it and
-    # must take it back, waiting up to the switch interval (5 ms by default) while a sync
-    # or a transfer runs Python code; at 1 ms a refresh of many calls is not stretched 5×.
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    # Worker threads share the interpreter lock with this one: see gui/gil.py.
+    use_switch_interval(transferring=False)
     if gc.get_freeze_count() == 0:
         # What exists at startup lives as long as the app. Frozen, it is left out of the
         # cyclic collector's full passes, which otherwise hold the interpreter lock (and

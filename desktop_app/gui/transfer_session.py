@@ -17,6 +17,7 @@ from desktop_app.client.session import Client
 from desktop_app.client.settings import Settings
 from desktop_app.client.transfers import Job, JobKind, JobState
 from desktop_app.gui.drop import DropTarget, FileDropFilter
+from desktop_app.gui.gil import use_switch_interval
 from desktop_app.gui.i18n import tr
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.notify import Notifier
@@ -65,6 +66,7 @@ class TransferSession(QObject):
         self.notifier.setParent(self)
         self.dialog: NewVersionDialog | None = None
         self._stopped = False
+        self._running: set[int] = set()  # jobs running now: see gui/gil.py
         self._connect()
         self.service.start()
 
@@ -76,6 +78,7 @@ class TransferSession(QObject):
             self.actions,
         )
         service.job_changed.connect(panel.on_job_changed)
+        service.job_changed.connect(self._on_service_job_changed)
         service.jobs_listed.connect(self._on_service_jobs_listed)
         service.failed.connect(window.on_worker_failed)
         panel.pause_requested.connect(service.pause)
@@ -128,6 +131,16 @@ class TransferSession(QObject):
         self.service.stop()
         for receiver in (self, self.actions, window.transfers, window.browse, window):
             QCoreApplication.removePostedEvents(receiver, QEvent.Type.MetaCall)
+        self._running.clear()
+        use_switch_interval(transferring=False)
+
+    @Slot(object)
+    def _on_service_job_changed(self, job: Job) -> None:
+        if job.state is JobState.RUNNING:
+            self._running.add(job.id)
+        else:
+            self._running.discard(job.id)
+        use_switch_interval(transferring=bool(self._running))
 
     # -- uploads -------------------------------------------------------------------------
     @Slot(list, object)

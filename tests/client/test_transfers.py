@@ -185,6 +185,39 @@ def test_progress_is_written_unsynced_and_state_changes_stay_durable(
         other.close()
 
 
+def test_only_what_the_user_asked_for_waits_for_a_disk_sync(queue: TransferQueue) -> None:
+    # Which commits sync the disk shows in the statements SQLite runs: the runner's own
+    # bookkeeping (claim, progress, the end of a run, recovery) commits under
+    # synchronous=NORMAL; a new job and the user's controls under the durable setting.
+    # (Whether a commit really reached the disk cannot be seen without cutting the power.)
+    statements: list[str] = []
+    queue._conn.set_trace_callback(statements.append)
+    setting = "NORMAL"
+
+    def synced_by(action: Callable[[], object]) -> bool:
+        statements.clear()
+        action()
+        begins = [i for i, s in enumerate(statements) if s.startswith("BEGIN")]
+        assert begins, statements
+        before = [s for s in statements[: begins[0]] if s.startswith("PRAGMA synchronous")]
+        return not before or setting not in before[-1]
+
+    job = queue.add(upload(), "t")
+    assert synced_by(lambda: queue.add(upload("b"), "b"))
+    assert not synced_by(queue.claim_next)
+    assert not synced_by(lambda: queue.set_progress(job.id, 1, 2))
+    assert not synced_by(lambda: queue.settle(job.id, JobState.DONE, result="x"))
+    assert not synced_by(queue.recover)
+    assert synced_by(lambda: queue.pause(job.id))
+    assert synced_by(lambda: queue.retry(job.id))
+    assert queue.get(job.id).state is JobState.DONE  # settled; retry leaves a done job alone
+    other = TransferQueue(queue.path)  # what was committed unsynced is there for others
+    try:
+        assert other.get(job.id).state is JobState.DONE
+    finally:
+        other.close()
+
+
 def test_finished_states() -> None:
     assert {s for s in JobState if s.finished} == {
         JobState.FAILED,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from desktop_app.client.content_cache import ContentCache
 from desktop_app.client.download import version_entries
 from desktop_app.client.paths import AppPaths
 from desktop_app.client.transfers import JobState, TransferQueue, UploadSpec
+from desktop_app.gui.gil import EVENT_LOOP_SWITCH_S, TRANSFER_SWITCH_S
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.transfer_session import TransferSession
 from desktop_app.gui.transfers import transfers_file
@@ -309,3 +311,29 @@ def test_files_and_versions_drag_out_once_fetched_and_show_in_folder(
     qtbot.waitUntil(lambda: len(opened) == 1, timeout=20_000)
     assert Path(opened[0].toLocalFile()) == dragged.parent
     window.close()
+
+
+def test_threads_take_turns_less_often_while_a_transfer_runs(
+    qtbot: QtBot, tmp_path: Path, workspace: tuple[LocalBackend, Workspace]
+) -> None:
+    # See gui/gil.py: 5 ms while a job runs (the transfer's threads give way less often),
+    # 1 ms otherwise (a sync's refresh is not stretched).
+    window = open_window(qtbot)
+    assert sys.getswitchinterval() == EVENT_LOOP_SWITCH_S
+    session = transfers_of(window)
+    seen: list[tuple[JobState, float]] = []
+    # Connected after the session's own slot, so it sees the interval that slot set.
+    session.service.job_changed.connect(
+        lambda job: seen.append((job.state, sys.getswitchinterval()))
+    )
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(os.urandom(300_000))
+
+    session.service.enqueue(UploadSpec((str(weights),), PROJECT, "weights", "model"), "weights")
+    wait_for_job(qtbot, window, JobState.DONE)
+
+    assert (JobState.RUNNING, TRANSFER_SWITCH_S) in seen
+    assert seen[-1] == (JobState.DONE, EVENT_LOOP_SWITCH_S)
+    assert sys.getswitchinterval() == EVENT_LOOP_SWITCH_S
+    window.close()
+    assert sys.getswitchinterval() == EVENT_LOOP_SWITCH_S
