@@ -52,8 +52,8 @@ class EarlySender:
 
     :meth:`add` is called from the hashing threads; :meth:`flush` sends the last batch
     when hashing is done, and :meth:`finish` waits for what is in flight (a put sends
-    its draft in between). As a context manager, leaving by an exception stops it and waits for the
-    batches already being sent (queued ones are dropped).
+    its draft in between). As a context manager, leaving by an exception stops it and
+    waits for the batches already being sent (queued ones are dropped).
     """
 
     def __init__(
@@ -99,11 +99,6 @@ class EarlySender:
         if kind is not None:
             self._stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
-
-    @property
-    def stopped(self) -> bool:
-        """A batch failed or the user cancelled: nothing more is sent early."""
-        return self._stopped
 
     def add(self, digest: str, data: bytes) -> None:
         """Queue one small blob; waits while too many bytes are waiting to be sent."""
