@@ -99,18 +99,20 @@ def test_upsert_inserts_a_new_job_and_updates_a_known_one_with_one_data_change()
     inserted, changed = QSignalSpy(model.rowsInserted), QSignalSpy(model.dataChanged)
     reset, removed = QSignalSpy(model.modelReset), QSignalSpy(model.rowsRemoved)
 
-    model.upsert(make_job(2))
+    assert model.upsert(make_job(2))  # new: what depends on states must be redone
     assert (inserted.count(), changed.count()) == (1, 0)
     first, last = inserted.at(0)[1:]
     assert (first, last) == (1, 1)  # appended at the end
 
-    model.upsert(make_job(1, state=JobState.RUNNING, done=4, total=8))
+    assert model.upsert(make_job(1, state=JobState.RUNNING, done=4, total=8))  # moved on
     assert (inserted.count(), changed.count()) == (1, 1)
+    assert not model.upsert(make_job(1, state=JobState.RUNNING, done=6, total=8))  # progress
+    assert (inserted.count(), changed.count()) == (1, 2)
     top_left, bottom_right = changed.at(0)[:2]
     assert (top_left.row(), top_left.column()) == (0, 0)
     assert (bottom_right.row(), bottom_right.column()) == (0, len(Column) - 1)
     assert (reset.count(), removed.count()) == (0, 0)
-    assert cell(model, 0, Column.PROGRESS) == 50
+    assert cell(model, 0, Column.PROGRESS) == 75
 
 
 def test_set_jobs_resets_and_remove_keeps_ids_and_rows_in_step() -> None:

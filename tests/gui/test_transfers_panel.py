@@ -11,6 +11,7 @@ from test_transfers_model import GIB, MIB, make_job
 
 from desktop_app.client.transfers import JobKind, JobState
 from desktop_app.gui.models.transfers import Column
+from desktop_app.gui.widgets import transfers_panel
 from desktop_app.gui.widgets.transfers_panel import ProgressDelegate, TransfersPanel
 
 BUTTONS = ("pauseTransfer", "resumeTransfer", "cancelTransfer", "retryTransfer")
@@ -174,6 +175,31 @@ def test_the_summary_counts_jobs_by_state(qtbot: QtBot) -> None:
     assert panel.summary.text() == "2 running, 3 queued, 1 failed"
     panel.on_job_changed(make_job(0, state=JobState.DONE))
     assert panel.summary.text() == "1 running, 3 queued, 1 failed"
+
+
+def test_progress_alone_does_not_redo_the_summary_and_buttons(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten progress updates a second reach the panel during a transfer: they repaint the
+    row, while the summary and the buttons, which depend on states only, stay as they are."""
+    panel = make_panel(qtbot)
+    panel.on_job_changed(make_job(1, state=JobState.RUNNING, done=0, total=GIB))
+    panel.table.selectRow(0)
+    refreshes: list[None] = []
+    # _refresh may be reached through a signal connected to the bound method: what it
+    # calls is counted instead, looked up by name at each call.
+    original = transfers_panel.summary_text
+    monkeypatch.setattr(
+        transfers_panel, "summary_text", lambda jobs: (refreshes.append(None), original(jobs))[1]
+    )
+    for done in range(1, 11):
+        panel.on_job_changed(make_job(1, state=JobState.RUNNING, done=done * MIB, total=GIB))
+    assert refreshes == []
+    assert panel.model.data(panel.model.index(0, Column.PROGRESS)) == 1  # 10 MiB of 1 GiB
+    panel.on_job_changed(make_job(1, state=JobState.PAUSED, done=10 * MIB, total=GIB))
+    assert len(refreshes) == 1
+    assert panel.summary.text() == "1 paused"
+    assert enabled(panel)["resumeTransfer"]
 
 
 def _cell_image(panel: TransfersPanel, row: int) -> QImage:

@@ -14,6 +14,7 @@ class RowTableModel(QAbstractTableModel):
     """rowCount, columnCount and headerData over ``self._rows`` and :meth:`headers`."""
 
     _rows: Sequence[Any] = ()
+    _column_count: int | None = None  # counted once: views ask for it on every paint
 
     def headers(self) -> Sequence[str]:
         """The column titles (translated); their number is the number of columns."""
@@ -23,7 +24,11 @@ class RowTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: AnyIndex = ROOT) -> int:
-        return 0 if parent.isValid() else len(self.headers())
+        if parent.isValid():
+            return 0
+        if self._column_count is None:
+            self._column_count = len(self.headers())
+        return self._column_count
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole

@@ -150,8 +150,12 @@ class TransferTableModel(RowTableModel):
         self._reindex()
         self.endResetModel()
 
-    def upsert(self, job: Job) -> None:
-        """Add ``job`` as a new last row, or update its row (one ``dataChanged``)."""
+    def upsert(self, job: Job) -> bool:
+        """Add ``job`` as a new last row, or update its row (one ``dataChanged``).
+
+        Returns whether the job is new or its state changed: progress alone (ten times a
+        second while a transfer runs) changes nothing that depends on states.
+        """
         position = self._row_of.get(job.id)
         if position is None:
             position = len(self._rows)
@@ -161,11 +165,13 @@ class TransferTableModel(RowTableModel):
             self._rows.append(row)
             self._row_of[job.id] = position
             self.endInsertRows()
-            return
+            return True
         row = self._rows[position]
+        state_changed = row.job.state is not job.state
         row.job = job
         self._sample(row)
         self.dataChanged.emit(self.index(position, 0), self.index(position, len(Column) - 1))
+        return state_changed
 
     def remove(self, job_id: int) -> None:
         """Drop the row of ``job_id``; nothing happens when there is none."""

@@ -148,14 +148,9 @@ class TransfersPanel(QDockWidget):
 
         self.table.selectionModel().selectionChanged.connect(self._refresh)
         self.table.customContextMenuRequested.connect(self.on_table_context_menu_requested)
-        # Progress changes the summary only when a state changes; both are cheap to redo.
-        model_signals = (
-            self.model.rowsInserted,
-            self.model.rowsRemoved,
-            self.model.modelReset,
-            self.model.dataChanged,
-        )
-        for signal in model_signals:
+        # The buttons and the summary depend on the jobs' states only: they are redone when
+        # rows come or go, and by on_job_changed when a state changes, not on progress.
+        for signal in (self.model.rowsRemoved, self.model.modelReset):
             signal.connect(self._refresh)
         self._refresh()
 
@@ -169,7 +164,8 @@ class TransfersPanel(QDockWidget):
     @Slot(object)
     def on_job_changed(self, job: Job) -> None:
         """A job was added or moved on: show it and what can be done with it now."""
-        self.model.upsert(job)  # the model's signals refresh the buttons and the summary
+        if self.model.upsert(job):
+            self._refresh()
 
     @Slot(int)
     def on_job_removed(self, job_id: int) -> None:
