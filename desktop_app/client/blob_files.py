@@ -65,11 +65,11 @@ class BlobFile:
         self._use(fd, direct, owned=True)
 
     @classmethod
-    def over(cls, fd: int, direct: bool) -> BlobFile:
+    def over(cls, fd: int) -> BlobFile:
         """Write to a file the caller opened and closes (a download's file in the user's
-        folder): the same writes, the same O_DIRECT rules."""
+        folder), through the page cache as any copy tool writes it."""
         self = cls.__new__(cls)
-        self._use(fd, direct, owned=False)
+        self._use(fd, False, owned=False)
         return self
 
     def _use(self, fd: int, direct: bool, *, owned: bool) -> None:
@@ -91,8 +91,6 @@ class BlobFile:
     def __exit__(self, *exc_info: object) -> None:
         if self._owned:
             os.close(self._fd)
-        elif self._direct:
-            self._stop_direct()  # the caller's file, as it was
 
     def seek(self, offset: int) -> None:
         os.lseek(self._fd, offset, os.SEEK_SET)

@@ -251,29 +251,22 @@ class ContentCache:
                 if close is not None:
                     finish.callback(close)
                 # A large blob written past the page cache: the writes wait for the disk
-                # on threads of their own (one per file), as the hashing does, while this
-                # one reads the next chunk.
-                behind = copy_behind = None
+                # on a thread of their own, as the hashing does, while this one reads the
+                # next chunk (and copies it to ``copy_to``, through the page cache).
+                behind = None
                 if stream.direct and (checksum is not None or isinstance(hasher, BackgroundMd5)):
                     behind = WriteBehind(stream)
                     finish.callback(behind.finish)
-                    if isinstance(copy_to, BlobFile) and copy_to.direct:
-                        copy_behind = WriteBehind(copy_to)
-                        finish.callback(copy_behind.finish)
                 for chunk in chunks:
                     check_cancelled(is_cancelled, f"caching {digest}")
                     # The chunk's buffer is free again once the threads are done with
                     # it; this loop is done with it before it asks for the next chunk.
-                    countdown = Countdown(
-                        1 + (behind is not None) + (copy_behind is not None), release, chunk
-                    )
+                    countdown = Countdown(1 + (behind is not None), release, chunk)
                     if behind is None:
                         stream.write(chunk)
                     else:
                         behind.write(chunk, countdown)
-                    if copy_behind is not None:
-                        copy_behind.write(chunk, countdown)
-                    elif copy_to is not None:
+                    if copy_to is not None:
                         copy_to.write(chunk)
                     if isinstance(hasher, BackgroundMd5):
                         hasher.update(chunk, countdown)

@@ -245,11 +245,11 @@ def _write_atomically(
     try:
         try:
             if not isinstance(source, Path):
-                # Through the page cache, as any copy tool writes: the cache's copy goes
-                # past it, at the disk's speed, and writing this one past it as well made
-                # a get wait for two copies on the disk (76% of curl's 1 GiB download
-                # against 94-125% this way, measured in turns on the same machine).
-                with BlobFile.over(fd, direct=False) as out:
+                # Through the page cache: the cache's copy goes past it, at the disk's
+                # speed, and writing this one past it as well made a get wait for two
+                # copies on the disk (76% of curl's 1 GiB download against 94-125% this
+                # way, measured in turns on the same machine).
+                with BlobFile.over(fd) as out:
                     source(out, should_stop)  # verified, or it raises
                 _check_size(fd, file, "fetched")
                 on_bytes(file.size)
