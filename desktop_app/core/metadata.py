@@ -16,6 +16,13 @@ MAX_JSON_BYTES = 1 << 20
 MAX_DEPTH = 100
 
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
+# Metadata read back from JSON of at most this many characters cannot come out over
+# MAX_JSON_BYTES, so it is checked without being encoded again (most of a read's cost for
+# stored versions). A character is at most 4 UTF-8 bytes, and the compact encoding of the
+# parsed value is at most 5 times the text: strings, integers, literals and separators come
+# out no longer than they went in, NaN as null grows by a third, and a float by 4.5 times
+# at most ("1e15" comes out as "1000000000000000.0").
+_SURELY_SMALL_CHARS = MAX_JSON_BYTES // (4 * 5)
 
 
 def _key_path(path: tuple[str | int, ...]) -> str:
@@ -71,7 +78,11 @@ def _normalize(value: object, path: tuple[str | int, ...]) -> Any:
     )
 
 
-def _normalize_and_encode(metadata: Mapping[str, Any] | None) -> tuple[dict[str, Any], str]:
+def _normalize_and_encode(
+    metadata: Mapping[str, Any] | None, *, check_size: bool = True
+) -> tuple[dict[str, Any], str]:
+    """The normalized metadata and its compact JSON ("" when ``check_size`` is False: the
+    caller knows it is small enough, and the encoding is not needed)."""
     if metadata is None:
         return {}, "{}"
     if not isinstance(metadata, Mapping):
@@ -85,6 +96,8 @@ def _normalize_and_encode(metadata: Mapping[str, Any] | None) -> tuple[dict[str,
             "so group related values under nested keys"
         )
     result: dict[str, Any] = _normalize(metadata, ())
+    if not check_size:
+        return result, ""
     encoded = json.dumps(result, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
     size = len(encoded.encode("utf-8"))
     if size > MAX_JSON_BYTES:
@@ -120,4 +133,4 @@ def metadata_from_json(text: str) -> dict[str, Any]:
             f"metadata JSON {quoted(text)} is a {type(parsed).__name__}, not an object; "
             "metadata must be a JSON object"
         )
-    return normalize_metadata(parsed)
+    return _normalize_and_encode(parsed, check_size=len(text) > _SURELY_SMALL_CHARS)[0]

@@ -13,7 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from desktop_app.core.errors import ValidationError
-from desktop_app.core.metadata import metadata_from_json, metadata_to_json, normalize_metadata
+from desktop_app.core.metadata import (
+    MAX_JSON_BYTES,
+    metadata_from_json,
+    metadata_to_json,
+    normalize_metadata,
+)
 
 
 class Color(enum.IntEnum):
@@ -147,3 +152,34 @@ def test_normalized_metadata_survives_json(metadata: dict[str, Any]) -> None:
     assert json.loads(text) == result
     assert metadata_from_json(text) == result
     assert normalize_metadata(result) == result
+
+
+@given(st.dictionaries(st.text(max_size=5), json_values, max_size=10), st.booleans())
+def test_reading_json_checks_like_normalizing_it(metadata: dict[str, Any], spaced: bool) -> None:
+    """Short JSON is read without being encoded again; it must come out the same, and be
+    refused for the same reasons, as normalizing what it parses to."""
+    text = json.dumps(metadata, indent=1 if spaced else None)  # NaN and Infinity as written
+    try:
+        want: dict[str, Any] | str = normalize_metadata(json.loads(text))
+    except ValidationError as exc:
+        want = str(exc)
+    try:
+        got: dict[str, Any] | str = metadata_from_json(text)
+    except ValidationError as exc:
+        got = str(exc)
+    assert got == want
+
+
+def test_json_that_grows_past_the_limit_when_encoded_again_is_refused() -> None:
+    """Floats written short come out long ("1e15" as 1000000000000000.0): the size is
+    checked on the encoding that would be stored, not on the text that was read."""
+    floats = 60_000
+    text = '{"f":[' + ",".join(["1e15"] * floats) + "]}"
+    again = json.dumps(json.loads(text), separators=(",", ":"))
+    assert len(text.encode()) < MAX_JSON_BYTES < len(again.encode())
+    with pytest.raises(ValidationError, match="bytes as JSON"):
+        metadata_from_json(text)
+    # The most a short text can grow: still under the limit at the size read unchecked.
+    small = '{"f":[' + ",".join(["1e15"] * ((MAX_JSON_BYTES // 20 - 7) // 5)) + "]}"
+    assert len(small) <= MAX_JSON_BYTES // 20
+    assert len(metadata_to_json(metadata_from_json(small)).encode()) * 4 < MAX_JSON_BYTES
