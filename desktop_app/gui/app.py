@@ -7,7 +7,15 @@ import sys
 from importlib.resources import files
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, QTranslator, Slot
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QObject,
+    QSettings,
+    QTimer,
+    QTranslator,
+    Slot,
+)
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QDialog
 
@@ -61,6 +69,9 @@ class AppSession(QObject):
         self.worker_thread = self._start_worker()
         self.transfers = self._start_transfers()
         self.window.browse.refresh()
+        # The worker's first sync step waits for this: the window's first pass through the
+        # event loop, which shows and paints it.
+        QTimer.singleShot(0, self.worker_thread.worker.note_window_caught_up)
 
     def _open_mirror(self) -> Mirror:
         return Mirror(mirror_file(self.paths.data_dir, self.settings.backend_url), readonly=True)
@@ -76,11 +87,13 @@ class AppSession(QObject):
             self.mirror.path,
             poll_ms=self._poll_ms,
             retry_ms=self._retry_ms,
+            paced=True,
         )
         window, detail, browse = self.window, self.window.detail, self.window.browse
         worker.status_changed.connect(window.status.on_worker_status_changed)
         worker.cache_size_changed.connect(window.status.on_worker_cache_size_changed)
         worker.mirror_changed.connect(browse.on_mirror_changed)
+        worker.mirror_changed.connect(self._on_worker_mirror_changed)  # after the browser
         worker.version_loaded.connect(detail.on_worker_version_loaded)
         worker.files_cached.connect(detail.on_worker_files_cached)
         worker.runs_loaded.connect(detail.on_worker_runs_loaded)
@@ -125,6 +138,12 @@ class AppSession(QObject):
         window = self.window
         for receiver in (window, window.status, window.browse, window.detail):
             QCoreApplication.removePostedEvents(receiver, QEvent.Type.MetaCall)
+
+    @Slot(object)
+    def _on_worker_mirror_changed(self, _changed: object) -> None:
+        """The browser has refreshed (it is told first); a zero timer fires after the
+        repaint that refresh asked for, and then lets the sync go on."""
+        QTimer.singleShot(0, self.worker_thread.worker.note_window_caught_up)
 
     @Slot()
     def _on_window_settings_requested(self) -> None:

@@ -49,8 +49,17 @@ REFRESH_PAUSE_MS = 40
 # interpreter lock; in the pauses the lock is free, so a busy sync never stalls it long.
 SLICE_S = 0.008
 SLICE_PAUSE_MS = 4
+# Events the window's sync reads per page. Reading a page is one step that cannot be cut
+# into slices, and 5,000 events (the CLI's page) held the interpreter lock long enough to
+# stall the window by 60 ms as it opened; 1,000 synced 100,000 versions no slower.
+FEED_PAGE_EVENTS = 1000
 # After answering the window (a version's details for a click), the sync waits this long.
 INTERACTION_PAUSE_MS = 150
+# A worker paced by the window (``paced=True``) also waits, after telling it what changed,
+# until the window says it has applied and painted the change, or this long at most. A
+# fixed pause alone is too short on a slow machine: the refresh then shares the
+# interpreter lock with a sync step, and every call Qt makes into Python waits its turn.
+REFRESH_WAIT_MAX_S = 1.0
 
 
 class BackendWorker(QObject):
@@ -79,7 +88,8 @@ class BackendWorker(QObject):
         *,
         poll_ms: int = 2000,
         retry_ms: tuple[int, int] = (1000, 30_000),
-        events_per_step: int = 5000,
+        events_per_step: int = FEED_PAGE_EVENTS,
+        paced: bool = False,
     ) -> None:
         super().__init__()
         self._open_client = open_client
@@ -99,6 +109,11 @@ class BackendWorker(QObject):
         self._changed: set[tuple[str, str]] = set()
         self._runs_changed = False  # lineage synced that the window has not been told of
         self._told_at = 0.0
+        self._paced = paced
+        self._window_caught_up = threading.Event()
+        if not paced:  # else the window is opening: the first sync step waits for it
+            self._window_caught_up.set()
+        self._waiting_since = 0.0
 
     # -- lifecycle (called in the worker thread) -----------------------------------------
     @Slot()
@@ -116,6 +131,7 @@ class BackendWorker(QObject):
             self._set_state(OFFLINE)
             return
         self._emit_cache_size()
+        self._waiting_since = time.monotonic()  # for the window's first pass, when paced
         self._timer.start(0)
 
     @Slot()
@@ -264,6 +280,9 @@ class BackendWorker(QObject):
         client, mirror = self._client, self._mirror
         if client is None or mirror is None or self._timer is None:
             return
+        if self._window_still_refreshing():
+            self._timer.start(SLICE_PAUSE_MS)
+            return
         try:
             if not self._drain():
                 return
@@ -332,7 +351,24 @@ class BackendWorker(QObject):
     def _tell_changed(self) -> None:
         changed, self._changed = frozenset(self._changed), set()
         self._runs_changed = False
+        if self._paced:
+            self._wait_for_window()
         self.mirror_changed.emit(changed)
+
+    def _wait_for_window(self) -> None:
+        self._window_caught_up.clear()
+        self._waiting_since = time.monotonic()
+
+    def note_window_caught_up(self) -> None:
+        """The window has applied (and painted) the last change it was told of; called
+        from the GUI thread, so it only sets a flag the next sync tick looks at."""
+        self._window_caught_up.set()
+
+    def _window_still_refreshing(self) -> bool:
+        return (
+            not self._window_caught_up.is_set()
+            and time.monotonic() - self._waiting_since < REFRESH_WAIT_MAX_S
+        )
 
     def _went_offline(self) -> None:
         if self._changed or self._runs_changed:  # show what arrived before the connection broke
