@@ -38,6 +38,11 @@ class TickRecorder(QObject):
         ticks = self._ticks
         return [b - a for a, b in itertools.pairwise(ticks)]
 
+    @property
+    def ticks(self) -> list[float]:
+        """When each tick came (``perf_counter``), the start included."""
+        return list(self._ticks)
+
     def _on_timer_timeout(self) -> None:
         self._ticks.append(time.perf_counter())
 
@@ -45,6 +50,19 @@ class TickRecorder(QObject):
 def stall(gaps: list[float], interval_s: float) -> float:
     """The longest gap beyond the interval (0 without ticks)."""
     return max(gaps) - interval_s if gaps else 0.0
+
+
+def split_at_call(ticks: list[float], start: float, end: float) -> tuple[float, list[float]]:
+    """``(response, other gaps)`` around a call the GUI thread made itself, such as a click.
+
+    ``response`` runs from the call's ``start`` to the first tick after its ``end``: the
+    loop serves timers again only once the repaint the call asked for is done. The other
+    gaps are those that do not span the call.
+    """
+    after = [tick for tick in ticks if tick >= end]
+    response = (after[0] if after else end) - start
+    others = [b - a for a, b in itertools.pairwise(ticks) if b <= start or a >= end]
+    return response, others
 
 
 def p99(gaps: list[float]) -> float:

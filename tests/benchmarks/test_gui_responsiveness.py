@@ -4,6 +4,9 @@ Two figures from issue 4, each next to a baseline measured in the same run:
 
 - the longest stall of the GUI thread's event loop while the worker syncs the whole store
   into an empty mirror (target under 50 ms), against the same window idle and synced;
+  an artifact is clicked on the way, and the click's own response (its handler and the
+  repaint it asks for) is a figure of its own (target under 100 ms, the limit of what
+  feels instant), next to the same click in the idle window;
 - the time from ``build_main_window()`` to the window's first paint with that mirror
   already synced (target under 1.5 s), against an empty mirror.
 
@@ -34,7 +37,7 @@ from PySide6.QtCore import QElapsedTimer, QEvent, QObject
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
-from stall_probe import TICK_MS, TickRecorder, p99, stall
+from stall_probe import TICK_MS, TickRecorder, p99, split_at_call, stall
 
 from desktop_app.backends.local import LocalBackend
 from desktop_app.client.mirror import Mirror, mirror_file
@@ -54,6 +57,8 @@ from desktop_app.store.base import LATEST, version_payload
 pytestmark = [pytest.mark.benchmark, pytest.mark.slow]
 
 STALL_TARGET_S = 0.050
+CLICK_TARGET_S = 0.100
+CLICK_SETTLE_MS = 300  # the idle window ticks this long before its click
 FIRST_PAINT_TARGET_S = 1.5
 BASELINE_MS = 1500
 SYNC_ATTEMPTS = 3
@@ -279,7 +284,7 @@ def test_event_loop_stays_responsive_while_the_mirror_syncs(
 ) -> None:
     total = big_store.versions
 
-    # Baseline: the same window over the synced mirror, its worker idle.
+    # Baseline: the same window over the synced mirror, its worker idle, and a click there.
     idle_paths = new_home("idle")
     use_store(idle_paths, big_store)
     use_mirror(idle_paths, synced_mirror)
@@ -288,47 +293,63 @@ def test_event_loop_stays_responsive_while_the_mirror_syncs(
     idle.show()
     qtbot.waitExposed(idle)
     qtbot.waitUntil(lambda: idle.status.state == ONLINE, timeout=10_000)
-    select_first_artifact(idle)
     probe = TickRecorder()
     probe.start()
+    qtbot.wait(CLICK_SETTLE_MS)
+    clicked = click_first_artifact(idle)
     qtbot.wait(BASELINE_MS)
-    idle_gaps = probe.stop()
+    probe.stop()
+    idle_click, idle_gaps = split_at_call(probe.ticks, *clicked)
     idle.close()
 
-    # The sync: an empty mirror, the whole store to fetch, an artifact selected on the way.
+    # The sync: an empty mirror, the whole store to fetch, an artifact clicked on the way.
     # Up to SYNC_ATTEMPTS runs, each into a fresh mirror; the best counts, as in the other
     # benchmarks (a busy machine stalls any process now and then, however it is written).
-    runs: list[tuple[float, list[float], int]] = []
+    interval = TICK_MS / 1000
+    runs: list[SyncRun] = []
     for attempt in range(SYNC_ATTEMPTS):
         runs.append(measure_sync(qtbot, big_store, new_home(f"sync{attempt}"), closing))
-        if stall(runs[-1][1], TICK_MS / 1000) < STALL_TARGET_S:
+        if stall(runs[-1].gaps, interval) < STALL_TARGET_S and runs[-1].click < CLICK_TARGET_S:
             break
-    interval = TICK_MS / 1000
-    sync_s, sync_gaps, mid_sync = min(runs, key=lambda r: stall(r[1], interval))
-    sync_stall, idle_stall = stall(sync_gaps, interval), stall(idle_gaps, interval)
+    best = min(runs, key=lambda r: (stall(r.gaps, interval), r.click))
+    sync_stall, idle_stall = stall(best.gaps, interval), stall(idle_gaps, interval)
     report(
-        f"\nsync of {total:,} versions into an empty mirror: {sync_s:.1f} s, "
-        f"{total / sync_s:,.0f} versions/s (artifact selected at {mid_sync:,})"
+        f"\nsync of {total:,} versions into an empty mirror: {best.seconds:.1f} s, "
+        f"{total / best.seconds:,.0f} versions/s (artifact clicked at {best.mid_sync:,})"
     )
     report(
         "event loop during sync: max stall "
-        + " / ".join(f"{stall(r[1], interval) * 1000:.1f} ms" for r in runs)
-        + f" ({len(runs)} run(s)); best run: p99 gap {p99(sync_gaps) * 1000:.1f} ms, "
-        f"{len(sync_gaps):,} ticks of {TICK_MS} ms"
+        + " / ".join(f"{stall(r.gaps, interval) * 1000:.1f} ms" for r in runs)
+        + f" ({len(runs)} run(s)); best run: p99 gap {p99(best.gaps) * 1000:.1f} ms, "
+        f"{len(best.gaps):,} ticks of {TICK_MS} ms; target < {STALL_TARGET_S * 1000:.0f} ms"
     )
     report(
         f"event loop idle, synced: max stall {idle_stall * 1000:.1f} ms, "
-        f"p99 gap {p99(idle_gaps) * 1000:.1f} ms (baseline); "
-        f"target < {STALL_TARGET_S * 1000:.0f} ms"
+        f"p99 gap {p99(idle_gaps) * 1000:.1f} ms (baseline)"
+    )
+    report(
+        "click on an artifact during sync, to its repaint: "
+        + " / ".join(f"{r.click * 1000:.1f} ms" for r in runs)
+        + f"; best run {best.click * 1000:.1f} ms = {best.click / idle_click:.1f} x the same "
+        f"click in the idle window ({idle_click * 1000:.1f} ms); "
+        f"target < {CLICK_TARGET_S * 1000:.0f} ms"
     )
     assert sync_stall < STALL_TARGET_S
+    assert best.click < CLICK_TARGET_S
+
+
+@dataclasses.dataclass(frozen=True)
+class SyncRun:
+    seconds: float
+    gaps: list[float]  # between ticks, but for the one that spans the click
+    mid_sync: int  # versions in the mirror when the artifact was clicked
+    click: float  # from the click to the first tick after it (its repaint included)
 
 
 def measure_sync(
     qtbot: QtBot, big_store: BulkStore, paths: AppPaths, closing: list[MainWindow]
-) -> tuple[float, list[float], int]:
-    """One sync of the whole store into an empty mirror: (seconds, gaps between ticks,
-    versions in the mirror when an artifact was selected)."""
+) -> SyncRun:
+    """One sync of the whole store into an empty mirror, an artifact clicked on the way."""
     use_store(paths, big_store)
     probe = TickRecorder()
     started = time.perf_counter()
@@ -340,16 +361,24 @@ def measure_sync(
     probe.start()
     qtbot.waitUntil(lambda: window.browse.tree_model.rowCount() > 0, timeout=SYNC_TIMEOUT_MS)
     mid_sync = mirror.version_count()
-    select_first_artifact(window)
+    clicked = click_first_artifact(window)
     qtbot.waitUntil(
         lambda: window.status.state == ONLINE and mirror.version_count() == big_store.versions,
         timeout=SYNC_TIMEOUT_MS,
     )
     sync_s = time.perf_counter() - started
-    gaps = probe.stop()
+    probe.stop()
+    click, gaps = split_at_call(probe.ticks, *clicked)
     assert window.browse.version_model.rowCount() == big_store.versions_per_artifact
     window.close()
-    return sync_s, gaps, mid_sync
+    return SyncRun(sync_s, gaps, mid_sync, click)
+
+
+def click_first_artifact(window: MainWindow) -> tuple[float, float]:
+    """Select the first artifact as a click would; when the call started and ended."""
+    start = time.perf_counter()
+    select_first_artifact(window)
+    return start, time.perf_counter()
 
 
 def select_first_artifact(window: MainWindow) -> None:
