@@ -95,6 +95,10 @@ def test_window_layout_is_remembered(qtbot: QtBot, gui_home: Path) -> None:
     first = open_main_window()
     first.show()
     first.resize(760, 540)  # inside the offscreen screen (800 × 600)
+    # The window may not go narrower than its widgets (768 px in some processes' fonts).
+    size = (first.width(), first.height())
+    assert size[0] <= 790
+    assert size[1] == 540
     splitter = first.findChild(QSplitter, "mainSplitter")
     splitter.setSizes([150, 250, 300])
     wanted = splitter.sizes()
@@ -103,6 +107,6 @@ def test_window_layout_is_remembered(qtbot: QtBot, gui_home: Path) -> None:
 
     second = open_main_window()
     second.show()
-    assert (second.width(), second.height()) == (760, 540)
+    assert (second.width(), second.height()) == size
     assert second.findChild(QSplitter, "mainSplitter").sizes() == wanted
     second.close()
