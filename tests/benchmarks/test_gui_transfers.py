@@ -72,7 +72,7 @@ COMMAND_TARGET = 0.6
 ROUNDS = 4  # even: each side goes first as often (the first after uploads is slower)
 # Downloads take a second or so, as long as the noise of these machines: more turns, each
 # fetching one of the versions the upload turns made (the cache emptied every time).
-DOWNLOAD_ROUNDS = 8
+DOWNLOAD_ROUNDS = 6
 IDLE_MS = 1500
 TRANSFER_TIMEOUT_MS = 120_000
 PROJECT = "bench"
