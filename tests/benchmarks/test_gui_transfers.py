@@ -69,7 +69,7 @@ THROUGHPUT_TARGET = 0.9  # of the CLI's, for the same data (the command as a use
 # thread (under 2% of a core, profiled); the same download function, called in a plain
 # Python process that has run a while, also measured slower than in new processes.
 COMMAND_TARGET = 0.6
-ROUNDS = 4  # even: each side goes first as often (the first after uploads is slower)
+ROUNDS = 2  # even: each side goes first as often (the first after uploads is slower)
 # Downloads take a second or so, as long as the noise of these machines: more turns, each
 # fetching one of the versions the upload turns made (the cache emptied every time).
 DOWNLOAD_ROUNDS = 6
