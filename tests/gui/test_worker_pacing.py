@@ -110,3 +110,26 @@ def test_without_an_answer_the_sync_goes_on_after_a_while(
     times = [at for at, _count in window.told]
     wait = worker_module.REFRESH_WAIT_MAX_S
     assert all(b - a >= wait * 0.9 for a, b in itertools.pairwise(times))
+
+
+def test_the_window_answers_every_change_it_is_told(
+    store: Path, gui_home: Path, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's own wiring: the window's session answers the worker after each refresh,
+    so the sync never waits out REFRESH_WAIT_MAX_S (set here far beyond the test's waits)."""
+    from windows import open_main_window
+
+    from desktop_app.gui.app import AppSession
+    from desktop_app.gui.worker import ONLINE
+
+    monkeypatch.setattr(worker_module, "REFRESH_WAIT_MAX_S", 600.0)
+    (gui_home / "data").mkdir(parents=True)
+    (gui_home / "data" / "store").symlink_to(store, target_is_directory=True)
+    window = open_main_window()
+    window.show()
+    worker = window.findChild(AppSession).worker_thread.worker
+    # Without the answers, the first step would wait 600 s for the window's first pass.
+    qtbot.waitUntil(lambda: window.status.state == ONLINE, timeout=10_000)
+    assert window.browse.tree_model.rowCount() == 1  # the project, synced
+    qtbot.waitUntil(worker._window_caught_up.is_set, timeout=5000)  # the last tell answered
+    window.close()
