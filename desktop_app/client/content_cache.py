@@ -7,6 +7,7 @@ import itertools
 import os
 import secrets
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -38,6 +39,7 @@ from desktop_app.core.digests import (
 from desktop_app.core.errors import IntegrityError
 
 STALE_TEMP_SECONDS = 24 * 3600
+_QUERY_BATCH = 500  # digests per IN (...) query, well under SQLite's limit on parameters
 _OPEN_BINARY = getattr(os, "O_BINARY", 0)
 
 _SCHEMA = """
@@ -53,14 +55,24 @@ CREATE TABLE IF NOT EXISTS pins (
     PRIMARY KEY (pin_key, digest)
 );
 CREATE INDEX IF NOT EXISTS pins_by_digest ON pins (digest);
+CREATE TABLE IF NOT EXISTS shared (
+    digest TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL
+);
 """
+# ``shared``: blobs whose file is also a file in a user's folder (a hard link, see
+# :meth:`ContentCache.share`), with the size and modification time they had then.
 
 
 class ContentCache:
     """Blobs stored once per digest under ``root/ab/abcdef...`` with an SQLite index.
 
     Every blob is MD5-verified while it is written and only then moved into place, so a
-    path returned by the cache always holds the right bytes. When the cache grows past
+    path returned by the cache always holds the right bytes. A blob whose file was shared
+    with a user's folder (:meth:`share`) counts as cached only while its size and
+    modification time are those it had when it was shared: a change made to the user's
+    file in place shows there, and the cache forgets the blob. When the cache grows past
     ``max_bytes`` the least recently used blobs go, except pinned ones.
     """
 
@@ -107,17 +119,30 @@ class ContentCache:
         """Whether the blob is in the cache (does not count as an access)."""
         with self._lock:
             row = self._conn.execute("SELECT 1 FROM blobs WHERE digest = ?", (digest,)).fetchone()
-        return row is not None and self.blob_path(digest).is_file()
+            if row is None:
+                return False
+            try:
+                info = os.stat(self.blob_path(digest))
+            except FileNotFoundError:
+                return False
+            if self._changed_locked(digest, info):
+                self._remove_locked(digest)
+                return False
+        return stat.S_ISREG(info.st_mode)
 
     def path_for(self, digest: str) -> Path | None:
         """The blob's path, marking it recently used; None when not cached."""
         path = self.blob_path(digest)
         with self._lock:
             try:
-                size = path.stat().st_size
+                info = path.stat()
             except FileNotFoundError:
-                self._execute("DELETE FROM blobs WHERE digest = ?", (digest,))
+                self._remove_locked(digest)
                 return None
+            if self._changed_locked(digest, info):
+                self._remove_locked(digest)
+                return None
+            size = info.st_size
             # A file without a row was moved into place (after verification) by a process
             # that stopped before recording it: adopt it.
             self._execute(
@@ -130,32 +155,60 @@ class ContentCache:
     def path_for_many(self, digests: Iterable[str]) -> dict[str, Path]:
         """:meth:`path_for` for many digests: the cached ones' paths, all marked recently
         used (in the order given) in one transaction."""
-        found: dict[str, Path] = {}
-        sizes: list[tuple[str, int]] = []
+        found: dict[str, str] = {}
+        infos: dict[str, os.stat_result] = {}
         gone: list[tuple[str]] = []
         root = str(self.root)
         for digest in digests:
             hex_digest = b64_to_hex(digest)
             path = f"{root}/{hex_digest[:2]}/{hex_digest}"
             try:
-                size = os.stat(path).st_size
+                infos[digest] = os.stat(path)
             except FileNotFoundError:
                 gone.append((digest,))
                 continue
-            found[digest] = Path(path)
-            sizes.append((digest, size))
-        if not sizes and not gone:
-            return found
+            found[digest] = path
+        if not infos and not gone:
+            return {}
         with self._lock:
-            tick = self._tick(len(sizes))
+            for digest in self._changed_many_locked(infos):
+                del infos[digest], found[digest]
+                self._remove_locked(digest)
+            tick = self._tick(len(infos))
+            sizes = [(digest, info.st_size) for digest, info in infos.items()]
             with immediate(self._conn) as conn:
                 conn.executemany("DELETE FROM blobs WHERE digest = ?", gone)
+                conn.executemany("DELETE FROM shared WHERE digest = ?", gone)
                 conn.executemany(
                     "INSERT INTO blobs (digest, size, last_access) VALUES (?, ?, ?) "
                     "ON CONFLICT (digest) DO UPDATE SET last_access = excluded.last_access",
                     [(digest, size, tick + n) for n, (digest, size) in enumerate(sizes)],
                 )
-        return found
+        return {digest: Path(path) for digest, path in found.items()}
+
+    def share(self, digest: str) -> Path | None:
+        """The blob's path, to be hard-linked into a user's folder; None when not cached.
+
+        From now on the cache trusts the file only while its size and modification time
+        stay what they are now: the user may change their file in place, which changes
+        this one. Call it before making the link, so a crash cannot leave a link the cache
+        does not know about.
+        """
+        path = self.blob_path(digest)
+        with self._lock:
+            try:
+                info = path.stat()
+            except FileNotFoundError:
+                self._remove_locked(digest)
+                return None
+            if self._changed_locked(digest, info):
+                self._remove_locked(digest)
+                return None
+            self._conn.execute(
+                "INSERT OR IGNORE INTO shared (digest, size, mtime_ns) VALUES (?, ?, ?)",
+                (digest, info.st_size, info.st_mtime_ns),
+            )
+        return path
 
     def total_bytes(self) -> int:
         """Bytes held by the cached blobs."""
@@ -177,6 +230,7 @@ class ContentCache:
         release: Callable[[Chunk], object] | None = None,
         direct: bool = False,
         checksum: str | None = None,
+        evict: bool = True,
     ) -> Path:
         """Store the bytes of ``chunks`` as ``digest``, verified; returns the blob path.
 
@@ -189,6 +243,8 @@ class ContentCache:
         ``direct`` writes the cache file past the page cache where it can (see BlobFile).
         ``checksum``: the XXH3-128 (hex) the store took of the digest's verified bytes; the
         bytes are checked against it instead of against the MD5, which costs far more.
+        ``evict=False`` leaves the cache over its limit (the caller calls :meth:`trim`), so
+        the blob stays at least until the caller has used it.
         """
         final = self.blob_path(digest)
         existing = self.path_for(digest) if copy_to is None else None
@@ -208,7 +264,7 @@ class ContentCache:
                     release,
                     checksum=checksum,
                 )
-            self._install(digest, tmp, written)
+            self._install(digest, tmp, written, evict=evict)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
@@ -292,19 +348,22 @@ class ContentCache:
         # copy out of the cache is verified again unless it is that fresh.
         return written
 
-    def _install(self, digest: str, tmp: Path, size: int) -> None:
+    def _install(self, digest: str, tmp: Path, size: int, *, evict: bool = True) -> None:
         """Move a verified temp file into place and record it; evict if over the cap."""
         final = self.blob_path(digest)
         final.parent.mkdir(exist_ok=True)
         with self._lock:
             os.replace(tmp, final)
-            self._execute(
-                "INSERT INTO blobs (digest, size, last_access) VALUES (?, ?, ?) "
-                "ON CONFLICT (digest) DO UPDATE SET size = excluded.size, "
-                "last_access = excluded.last_access",
-                (digest, size, self._tick()),
-            )
-        if self.max_bytes >= 0 and self.total_bytes() > self.max_bytes:
+            tick = self._tick()
+            with immediate(self._conn) as conn:
+                conn.execute(
+                    "INSERT INTO blobs (digest, size, last_access) VALUES (?, ?, ?) "
+                    "ON CONFLICT (digest) DO UPDATE SET size = excluded.size, "
+                    "last_access = excluded.last_access",
+                    (digest, size, tick),
+                )
+                conn.execute("DELETE FROM shared WHERE digest = ?", (digest,))  # a new file
+        if evict and self.max_bytes >= 0 and self.total_bytes() > self.max_bytes:
             self.evict()
 
     def put_into(
@@ -350,6 +409,7 @@ class ContentCache:
         is_cancelled: CancelCheck | None = None,
         copy_to: CopyTarget | None = None,
         checksum: str | None = None,
+        shared: bool = False,
     ) -> Path:
         """:meth:`put_stream` whose bytes survive a cancel, a failure or a crash.
 
@@ -363,6 +423,9 @@ class ContentCache:
         partial. ``copy_to`` receives every byte, those of the partial first. When another
         writer (thread or process) holds the partial, this works as :meth:`put_stream`.
         Partials nobody finishes go with the other stale temp files after a day.
+        ``shared``: the file is to become a user's file as well (:meth:`share`), so it is
+        written through the page cache, as any file the user reads next, and the cache is
+        not trimmed to its limit until the caller calls :meth:`trim`.
         """
         if copy_to is None and (existing := self.path_for(digest)) is not None:
             return existing
@@ -377,8 +440,9 @@ class ContentCache:
                     is_cancelled=is_cancelled,
                     copy_to=copy_to,
                     release=release,
-                    direct=fill is not None,
+                    direct=fill is not None and not shared,
                     checksum=checksum,
+                    evict=not shared,
                 )
             start = claim.size()
             if start > size:
@@ -395,6 +459,7 @@ class ContentCache:
                     is_cancelled,
                     copy_to,
                     checksum,
+                    shared,
                 )
             except IntegrityError:
                 if start == 0:
@@ -417,6 +482,7 @@ class ContentCache:
                     is_cancelled,
                     copy_to,
                     checksum,
+                    shared,
                 )
             except IntegrityError:
                 claim.discard()
@@ -434,6 +500,7 @@ class ContentCache:
         is_cancelled: CancelCheck | None,
         copy_to: CopyTarget | None,
         checksum: str | None,
+        shared: bool,
     ) -> Path:
         release: Callable[[Chunk], object] | None = None
         chunks: Iterable[Chunk]
@@ -443,7 +510,7 @@ class ContentCache:
             chunks, release = lend_buffers(fill)
         else:
             chunks = read_from(start)
-        with BlobFile(path, direct=start == 0, keep=start) as stream:
+        with BlobFile(path, direct=start == 0 and not shared, keep=start) as stream:
             written = self._write_verified(
                 digest,
                 stream,
@@ -456,7 +523,7 @@ class ContentCache:
                 done=read_prefix(path, start),
                 checksum=checksum,
             )
-        self._install(digest, path, written)
+        self._install(digest, path, written, evict=not shared)
         return self.blob_path(digest)
 
     def put_many(
@@ -508,6 +575,10 @@ class ContentCache:
                         "last_access = excluded.last_access",
                         [(digest, size, tick + n) for n, (digest, size) in enumerate(rows)],
                     )
+                    if self._any_shared_locked():  # files renamed over shared ones are new
+                        conn.executemany(
+                            "DELETE FROM shared WHERE digest = ?", [(d,) for d, _n in rows]
+                        )
         finally:
             for _digest, _hex, tmp, _size in staged[renamed:]:
                 with contextlib.suppress(FileNotFoundError):
@@ -586,6 +657,11 @@ class ContentCache:
                 freed += int(size)
         return freed
 
+    def trim(self) -> int:
+        """Evict down to ``max_bytes`` when over it (a negative limit: no limit); returns
+        the bytes freed."""
+        return 0 if self.max_bytes < 0 else self.evict()
+
     def remove(self, digest: str) -> None:
         """Drop one blob (pinned or not) from the cache."""
         with self._lock:
@@ -606,8 +682,38 @@ class ContentCache:
 
     def _remove_locked(self, digest: str) -> None:
         with contextlib.suppress(FileNotFoundError):
-            self.blob_path(digest).unlink()
-        self._execute("DELETE FROM blobs WHERE digest = ?", (digest,))
+            self.blob_path(digest).unlink()  # a user's file linked to it stays
+        with immediate(self._conn) as conn:
+            conn.execute("DELETE FROM blobs WHERE digest = ?", (digest,))
+            conn.execute("DELETE FROM shared WHERE digest = ?", (digest,))
+
+    def _any_shared_locked(self) -> bool:
+        return self._conn.execute("SELECT 1 FROM shared LIMIT 1").fetchone() is not None
+
+    def _changed_locked(self, digest: str, info: os.stat_result) -> bool:
+        """Whether the blob's file was shared and has changed since (see :meth:`share`)."""
+        row = self._conn.execute(
+            "SELECT size, mtime_ns FROM shared WHERE digest = ?", (digest,)
+        ).fetchone()
+        return row is not None and (row[0], row[1]) != (info.st_size, info.st_mtime_ns)
+
+    def _changed_many_locked(self, infos: dict[str, os.stat_result]) -> list[str]:
+        """:meth:`_changed_locked` for many blobs, a few queries in all."""
+        if not infos or not self._any_shared_locked():
+            return []
+        changed = []
+        digests = list(infos)
+        for start in range(0, len(digests), _QUERY_BATCH):
+            batch = digests[start : start + _QUERY_BATCH]
+            marks = ",".join("?" * len(batch))
+            rows = self._conn.execute(
+                f"SELECT digest, size, mtime_ns FROM shared WHERE digest IN ({marks})", batch
+            ).fetchall()
+            for digest, size, mtime_ns in rows:
+                info = infos[digest]
+                if (size, mtime_ns) != (info.st_size, info.st_mtime_ns):
+                    changed.append(str(digest))
+        return changed
 
     def _execute(self, sql: str, params: tuple[object, ...]) -> None:
         with self._lock:

@@ -17,12 +17,12 @@ from desktop_app.client.blob_files import CopyTarget
 from desktop_app.client.content_cache import ContentCache
 from desktop_app.client.hash_cache import HashCache
 from desktop_app.client.hashing import run_parallel
-from desktop_app.client.materialize import Fetch, FileToPlace, materialize
+from desktop_app.client.materialize import Fetch, FileToPlace, Link, materialize
 from desktop_app.client.progress import CancelCheck, ProgressCallback, Throttle, check_cancelled
 from desktop_app.client.references import fetch_reference
 from desktop_app.client.units import format_size
 from desktop_app.client.upload import SMALL_BLOB_BYTES, group_for_upload
-from desktop_app.core.errors import NotFoundError, ValidationError
+from desktop_app.core.errors import IntegrityError, NotFoundError, ValidationError
 from desktop_app.core.manifest import ManifestEntry
 from desktop_app.core.paths import validate_entry_path
 from desktop_app.core.records import VersionInfo
@@ -115,8 +115,16 @@ class _BlobFetcher:
                     self._checksums = {}
             return self._checksums.get(digest)
 
-    def large(self, digest: str, should_stop: CancelCheck, copy_to: CopyTarget | None) -> None:
-        """Stream one blob into the cache (and into ``copy_to``, in the same pass)."""
+    def large(
+        self,
+        digest: str,
+        should_stop: CancelCheck,
+        copy_to: CopyTarget | None,
+        *,
+        shared: bool = False,
+    ) -> None:
+        """Stream one blob into the cache (and into ``copy_to``, in the same pass).
+        ``shared``: its file is to be linked into the user's folder (see ContentCache)."""
         backend, project = self._backend, self._project
 
         def read_from(start: int) -> Iterator[bytes]:
@@ -135,7 +143,20 @@ class _BlobFetcher:
             is_cancelled=should_stop,
             copy_to=copy_to,
             checksum=self._checksum(digest),
+            shared=shared,
         )
+
+    def linked(self, digest: str, should_stop: CancelCheck) -> Path:
+        """Fetch one blob into the cache and share its file, to be hard-linked as the
+        user's file (see :data:`materialize.Link`)."""
+        self.large(digest, should_stop, None, shared=True)
+        path = self._cache.share(digest)
+        if path is None:  # only something outside this call can take it away
+            raise IntegrityError(
+                f"the content {digest} left the download cache before it could be placed "
+                "(was the cache cleared meanwhile?); download again"
+            )
+        return path
 
     def group(self, group: list[str], should_stop: CancelCheck) -> None:
         """Fetch a group from :func:`group_for_upload`: one large blob or a batch of small."""
@@ -197,17 +218,23 @@ def download_version(
         digest, size, path = fetch_reference(entry, cache, is_cancelled=is_cancelled)
         local[digest] = path
         placed.append(FileToPlace(entry.path, digest, size))
-    # A large blob placed once goes to the cache and to its file in one pass, hashed on the
-    # side, instead of being copied out of the cache after the download (a second full
-    # write that would wait for the first). Nothing becomes visible before it is verified.
+    # A large blob placed once is written once: into the cache, and its file becomes the
+    # user's file as well (a hard link). Where the cache is on another file system, it
+    # goes to the cache and to its file in one pass, hashed on the side, instead of being
+    # copied out of the cache after the download (a second write that would wait for the
+    # first). Either way it is placed as it arrives, and not before it is verified.
     uses = Counter(file.digest for file in placed)
-    streamed = {d for d, size in to_fetch.items() if size > SMALL_BLOB_BYTES and uses[d] == 1}
+    once = {d for d, size in to_fetch.items() if size > SMALL_BLOB_BYTES and uses[d] == 1}
+    linked, streamed = (once, set()) if _can_link(cache.root, root) else (set(), once)
     fetcher = _BlobFetcher(backend, project, cache, to_fetch, local, throttle.add)
 
     def fetch_into(digest: str) -> Fetch:
         return lambda out, should_stop: fetcher.large(digest, should_stop, out)
 
-    fetcher.fetch_all(to_fetch.keys() - streamed, workers, is_cancelled)
+    def link_from(digest: str) -> Link:
+        return lambda should_stop: fetcher.linked(digest, should_stop)
+
+    fetcher.fetch_all(to_fetch.keys() - once, workers, is_cancelled)
     new_folders = [folder for folder in (root, *root.parents) if not folder.exists()]
     try:
         report = materialize(
@@ -221,6 +248,7 @@ def download_version(
             # Fetched into the cache and verified by this call: copied without hashing again.
             verified=set(to_fetch),
             fetches={digest: fetch_into(digest) for digest in streamed},
+            links={digest: link_from(digest) for digest in linked},
         )
     except BaseException:
         # A download that failed or was cancelled while placing leaves no empty folders,
@@ -228,9 +256,12 @@ def download_version(
         if new_folders:
             _remove_empty_folders(new_folders[-1])
         raise
+    finally:
+        if linked:
+            cache.trim()  # shared blobs were kept until placed, even past the limit
     # Files that already held the right bytes were skipped; their blobs still go to the
     # cache, as every fetched blob does.
-    fetcher.fetch_all(streamed - local.keys(), workers, is_cancelled)
+    fetcher.fetch_all(once - local.keys(), workers, is_cancelled)
     throttle.add(sum(f.size for f in placed))
     throttle.finish()
     return DownloadReport(
@@ -285,6 +316,14 @@ def _check_room(cache: ContentCache, version: VersionInfo, sizes: Mapping[str, i
             f"{format_size(pinned)} of it is kept for other versions; raise the cache "
             "limit in Settings or stop keeping other versions offline"
         )
+
+
+def _can_link(cache_root: Path, target: Path) -> bool:
+    """Whether files of the cache can be hard-linked into ``target`` (one file system)."""
+    existing = next((p for p in (target, *target.parents) if p.exists()), None)
+    if existing is None:
+        return False
+    return os.stat(cache_root).st_dev == os.stat(existing).st_dev
 
 
 def _remove_empty_folders(top: Path) -> None:

@@ -1,4 +1,5 @@
-"""Place verified file contents into a target folder: atomic, no symlink escapes, no hard links."""
+"""Place verified file contents into a target folder: atomic, no symlink escapes, never
+writing through an existing link."""
 
 from __future__ import annotations
 
@@ -53,6 +54,22 @@ class FileToPlace:
 Fetch = Callable[[CopyTarget, CancelCheck], None]
 """Streams a file's bytes into an open file, verifying them; raises if they do not match."""
 
+Link = Callable[[CancelCheck], Path]
+"""Fetches a file's bytes into a verified file of its own and returns it, to be placed as
+a hard link to it; raises if the bytes do not match."""
+
+# Errors of os.link that mean "copy instead": another file system, one without hard
+# links, or a file with the most links it can have.
+_LINK_UNSUPPORTED = {
+    errno.EXDEV,
+    errno.EPERM,
+    errno.EOPNOTSUPP,
+    errno.ENOTSUP,
+    errno.EMLINK,
+    errno.ENOSYS,
+    errno.EINVAL,
+}
+
 
 @dataclass(frozen=True)
 class MaterializeReport:
@@ -74,6 +91,7 @@ def materialize(
     workers: int = 4,
     verified: Collection[str] = (),
     fetches: Mapping[str, Fetch] | None = None,
+    links: Mapping[str, Link] | None = None,
 ) -> MaterializeReport:
     """Write ``files`` under ``target`` from the local copies ``source_for(digest)`` gives.
 
@@ -85,6 +103,8 @@ def materialize(
     ``fetches`` maps digests that are not local yet to a :data:`Fetch` writing them into
     the temp file directly; each is called for at most one file (so a digest should be
     placed once), and not at all when that file already holds the right bytes.
+    ``links`` works the same way for a :data:`Link`: the file becomes a hard link to the
+    file it returns (copied from it where the file system cannot link).
     """
     planned = _plan(files)
     target.mkdir(parents=True, exist_ok=True)
@@ -113,10 +133,14 @@ def materialize(
         ):
             throttle.add(file.size)
             return False
+        tmp = f"{folder}/.{name}.{temp_names.next()}.artifact-desk-tmp"
+        link = links.get(file.digest) if links else None
+        if link is not None:
+            _link_atomically(f"{folder}/{name}", tmp, file, link, throttle.add, should_stop)
+            return True
         fetch = fetches.get(file.digest) if fetches else None
         source = source_for(file.digest) if fetch is None else fetch
         trusted = file.digest in verified
-        tmp = f"{folder}/.{name}.{temp_names.next()}.artifact-desk-tmp"
         _write_atomically(f"{folder}/{name}", tmp, file, source, throttle.add, should_stop, trusted)
         return True
 
@@ -267,6 +291,40 @@ def _write_atomically(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _link_atomically(
+    dest: str,
+    tmp: str,
+    file: FileToPlace,
+    link: Link,
+    on_bytes: Callable[[int], None],
+    should_stop: CancelCheck,
+) -> None:
+    """Make ``tmp`` a hard link to the verified file ``link`` returns, then rename it to
+    ``dest``; copy that file instead where the file system cannot link it."""
+    source = link(should_stop)
+    try:
+        os.link(source, tmp, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno not in _LINK_UNSUPPORTED:
+            raise
+        _write_atomically(dest, tmp, file, source, on_bytes, should_stop, trusted=True)
+        return
+    try:
+        size = os.lstat(tmp).st_size
+        if size != file.size:
+            raise IntegrityError(
+                f"the fetched content of {file.path!r} (digest {file.digest}) has {size} "
+                f"bytes, expected {file.size}; clear the cache and download again"
+            )
+        check_cancelled(should_stop, f"writing {file.path!r}")
+        os.replace(tmp, dest)  # rename replaces a symlink itself, never its target
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    on_bytes(file.size)
 
 
 def _copy_small(

@@ -34,7 +34,7 @@ ROUNDS = 2  # turns curl and our client take on the 1 GiB file; the best of each
 # Turns cp -r and our put take on the 10,000 small files: each takes about a second, and
 # cp -r of them has ranged from 0.3 s to 6 s on these machines, all in kernel time.
 SMALL_ROUNDS = 7
-DOWNLOAD_ROUNDS = 4  # turns curl and our get take on the 1 GiB download (printed)
+DOWNLOAD_ROUNDS = 4  # turns curl and our get take on the 1 GiB download
 
 
 @pytest.fixture
@@ -262,11 +262,9 @@ def test_http_transfers_against_curl_and_cp(
     assert again.unchanged
     assert again.uploaded_bytes == 0
     assert curl_up_s / send_big_s >= 0.7, "the 1 GiB upload must reach 70% of curl"
-    # Printed, not asserted: the same code gave 100% and 112% of curl in two clean runs on
-    # 2026-11-26 and 53-59% in three on 2026-11-27. The get writes the user's file through
-    # the page cache, as curl does, and a verified cache copy past it (what a partial
-    # download resumes from). That day, in turns on one server: curl 1.5-1.6 s, the get
-    # 2.4-2.8 s, the same get with the cache on a RAM disk 1.6-2.3 s. Writing the blob
-    # once (hard-linked into the cache) is the next step (see issue 3's notes).
+    # The get writes the blob once, through the page cache as curl does: the cache's file
+    # becomes the placed file (a hard link). Writing a second, cache-only copy past the
+    # page cache gave 46-64% of curl on a day this disk was slow (100-112% the day before).
+    assert curl_down_s / get_big_s >= 0.7, "the 1 GiB download must reach 70% of curl"
     # Printed, not asserted yet: 10,000 small files up in under 3 x cp -r. Clean CI runs
     # have given 2.34-3.15 x, too close to the line to assert (see issue 3's notes).

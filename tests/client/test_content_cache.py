@@ -407,3 +407,41 @@ def test_a_stale_partial_goes_with_the_other_temp_files(tmp_path: Path) -> None:
     os.utime(partial, (day_ago, day_ago))
     with ContentCache(tmp_path / "c", max_bytes=1 << 30):
         assert not partial.exists()
+
+
+def test_a_shared_blob_is_trusted_until_its_file_changes_then_cached_afresh(
+    cache: ContentCache, tmp_path: Path
+) -> None:
+    data = os.urandom(1 << 20)
+    digest = md5_b64(data)
+    cache.put_stream(digest, [data], size=len(data))
+    path = cache.share(digest)
+    assert path is not None
+    users_file = tmp_path / "model.bin"
+    os.link(path, users_file)
+    assert cache.share(digest) == path  # sharing again changes nothing
+
+    info = users_file.stat()
+    os.utime(users_file, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000))
+
+    assert not cache.contains(digest)
+    assert cache.share(digest) is None
+    assert cache.total_bytes() == 0
+    assert users_file.read_bytes() == data  # the user's file stays
+
+    again = cache.put_stream(digest, [data], size=len(data))  # a new file, its own
+    assert again == path
+    assert not os.path.samefile(again, users_file)
+    assert cache.path_for(digest) == again
+    assert cache.total_bytes() == len(data)
+
+
+def test_share_of_a_blob_not_cached_is_none(cache: ContentCache) -> None:
+    assert cache.share(md5_b64(b"absent")) is None
+
+
+def test_trim_keeps_everything_without_a_limit(tmp_path: Path) -> None:
+    with ContentCache(tmp_path / "unlimited", max_bytes=-1) as unlimited:
+        unlimited.put_stream(md5_b64(b"kept"), [b"kept"])
+        assert unlimited.trim() == 0
+        assert unlimited.contains(md5_b64(b"kept"))

@@ -1,11 +1,14 @@
-"""download_version with a backend that streams into lent buffers: a large blob goes to the
-cache and to its file in one pass, and nothing shows up before it is verified."""
+"""download_version with a backend that streams into lent buffers: a large blob is written
+once (its cached file becomes the user's file) or, with the cache on another file system, to
+the cache and to its file in one pass; either way nothing shows up before it is verified."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -70,10 +73,17 @@ class StreamingBackend:
 VERSION: Any = SimpleNamespace(id="v", project="proj")
 
 
-@pytest.fixture
-def cache(tmp_path: Path) -> Iterator[ContentCache]:
-    with ContentCache(tmp_path / "cache", max_bytes=1 << 30) as content_cache:
-        yield content_cache
+@pytest.fixture(params=["linked", "copied"])
+def cache(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ContentCache]:
+    """The cache beside the download (files linked) or on another file system (copied)."""
+    with contextlib.ExitStack() as stack:
+        root = tmp_path
+        if request.param == "copied":
+            shm = Path("/dev/shm")
+            if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+                pytest.skip("needs /dev/shm on a file system of its own, as Linux mounts it")
+            root = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=shm)))
+        yield stack.enter_context(ContentCache(root / "cache", max_bytes=1 << 30))
 
 
 def test_a_large_blob_lands_in_the_folder_and_the_cache(
@@ -95,6 +105,8 @@ def test_a_large_blob_lands_in_the_folder_and_the_cache(
     cached = cache.path_for(md5_b64(BIG))
     assert cached is not None
     assert cached.read_bytes() == BIG
+    linked = cached.stat().st_dev == (tmp_path / "out").stat().st_dev
+    assert os.path.samefile(cached, tmp_path / "out" / "models" / "big.bin") == linked
     assert report.bytes_fetched == len(BIG) + 2
     assert progress[-1][0] == progress[-1][1]
 
@@ -109,7 +121,7 @@ def test_a_corrupt_large_blob_leaves_no_file_and_no_folder(
 
     assert not (tmp_path / "out").exists()
     assert cache.path_for(md5_b64(BIG)) is None
-    assert [p for p in (tmp_path / "cache").rglob("*.part")] == []
+    assert [p for p in cache.root.rglob("*.part")] == []
 
 
 def test_a_failure_midway_keeps_what_was_there(cache: ContentCache, tmp_path: Path) -> None:

@@ -1,0 +1,214 @@
+"""A large file is written once: the cache's copy and the user's file are one file (a hard
+link), and the cache stops trusting it once the user changes it. Over a real server socket.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from live_server import LiveServer
+
+from desktop_app.backends.http import HttpBackend
+from desktop_app.client.content_cache import ContentCache
+from desktop_app.client.download import download_version
+from desktop_app.client.files import collect
+from desktop_app.client.materialize import FileToPlace, materialize
+from desktop_app.client.upload import hash_local_files, upload_version
+from desktop_app.core.digests import md5_b64
+from desktop_app.core.errors import CancelledError
+from desktop_app.core.records import VersionInfo
+
+MIB = 1 << 20
+BIG = os.urandom(3 * MIB + 77)
+DIGEST = md5_b64(BIG)
+
+
+@pytest.fixture
+def http(live_server: LiveServer) -> Iterator[HttpBackend]:
+    with HttpBackend(live_server.url, live_server.key) as backend:
+        yield backend
+    gc.collect()
+
+
+@pytest.fixture
+def version(http: HttpBackend, tmp_path: Path) -> VersionInfo:
+    src = tmp_path / "src"
+    (src / "weights").mkdir(parents=True)
+    (src / "weights" / "model.bin").write_bytes(BIG)
+    (src / "config.json").write_bytes(b'{"layers": 3}')
+    manifest, sources = hash_local_files(collect(src), None, workers=2)
+    return upload_version(http, "proj", "data", "model", manifest, sources).version
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Iterator[ContentCache]:
+    with ContentCache(tmp_path / "cache", max_bytes=1 << 30) as content_cache:
+        yield content_cache
+
+
+@pytest.fixture
+def other_file_system(tmp_path: Path) -> Iterator[Path]:
+    """A folder on another file system than ``tmp_path`` (Linux's tmpfs at /dev/shm)."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("needs /dev/shm on a file system of its own, as Linux mounts it")
+    folder = Path(tempfile.mkdtemp(dir=shm))
+    yield folder
+    shutil.rmtree(folder)
+
+
+def change_in_place(path: Path, data: bytes) -> None:
+    """What an editor or a script writing into the file does; a moment after the download,
+    as a person would (file times can be as coarse as a few milliseconds)."""
+    time.sleep(0.05)
+    with open(path, "r+b") as stream:
+        stream.write(data)
+
+
+def test_a_large_file_is_one_file_with_the_cache_and_small_ones_are_copied(
+    http: HttpBackend, version: VersionInfo, cache: ContentCache, tmp_path: Path
+) -> None:
+    report = download_version(http, version, tmp_path / "out", cache)
+
+    placed = tmp_path / "out" / "weights" / "model.bin"
+    cached = cache.path_for(DIGEST)
+    assert placed.read_bytes() == BIG
+    assert cached is not None
+    assert os.path.samefile(placed, cached)
+    assert placed.stat().st_nlink == 2
+    small = tmp_path / "out" / "config.json"
+    assert small.read_bytes() == b'{"layers": 3}'
+    assert small.stat().st_nlink == 1
+    assert report.bytes_fetched == len(BIG) + len(b'{"layers": 3}')
+    # No temp file is left in the user's folder or in the cache.
+    leftovers = [p.name for p in (tmp_path / "out").rglob(".*")]
+    assert leftovers == []
+    assert list((tmp_path / "cache" / "tmp").iterdir()) == []
+
+
+def test_a_file_changed_in_place_is_forgotten_by_the_cache_and_fetched_again(
+    http: HttpBackend, version: VersionInfo, cache: ContentCache, tmp_path: Path
+) -> None:
+    download_version(http, version, tmp_path / "out", cache)
+    placed = tmp_path / "out" / "weights" / "model.bin"
+    change_in_place(placed, b"edited by the user")
+
+    assert not cache.contains(DIGEST)
+    assert cache.path_for(DIGEST) is None
+    assert cache.path_for_many([DIGEST]) == {}
+    # The user's file is theirs: forgetting the blob does not touch it.
+    assert placed.read_bytes() == b"edited by the user" + BIG[len(b"edited by the user") :]
+
+    again = download_version(http, version, tmp_path / "again", cache)
+
+    assert again.bytes_fetched == len(BIG)  # from the server, not from the changed file
+    assert (tmp_path / "again" / "weights" / "model.bin").read_bytes() == BIG
+    assert placed.read_bytes().startswith(b"edited by the user")
+
+
+def test_a_change_that_keeps_the_size_is_seen_by_its_time(
+    http: HttpBackend, version: VersionInfo, cache: ContentCache, tmp_path: Path
+) -> None:
+    download_version(http, version, tmp_path / "out", cache)
+    placed = tmp_path / "out" / "weights" / "model.bin"
+    info = placed.stat()
+    # Same size; the time moved by one nanosecond only (as a tool that sets it could).
+    os.utime(placed, ns=(info.st_atime_ns, info.st_mtime_ns + 1))
+
+    assert cache.path_for_many([DIGEST]) == {}
+    assert cache.path_for(DIGEST) is None
+
+
+def test_a_file_replaced_by_the_user_leaves_the_cache_copy_trusted(
+    http: HttpBackend, version: VersionInfo, cache: ContentCache, tmp_path: Path
+) -> None:
+    download_version(http, version, tmp_path / "out", cache)
+    placed = tmp_path / "out" / "weights" / "model.bin"
+    # Saving through a new file and a rename (as most editors do) leaves the old file,
+    # which the cache still holds, as it was.
+    new = placed.with_name("model.bin.new")
+    new.write_bytes(b"a new model")
+    os.replace(new, placed)
+
+    cached = cache.path_for(DIGEST)
+    assert cached is not None
+    assert cached.read_bytes() == BIG
+    assert cached.stat().st_nlink == 1
+
+
+def test_a_cache_on_another_file_system_gets_its_own_copy(
+    http: HttpBackend, version: VersionInfo, other_file_system: Path, tmp_path: Path
+) -> None:
+    with ContentCache(other_file_system / "cache", max_bytes=1 << 30) as cache:
+        download_version(http, version, tmp_path / "out", cache)
+        cached = cache.path_for(DIGEST)
+
+        placed = tmp_path / "out" / "weights" / "model.bin"
+        assert placed.read_bytes() == BIG
+        assert placed.stat().st_nlink == 1
+        assert cached is not None
+        assert cached.read_bytes() == BIG
+        change_in_place(placed, b"edited")
+        assert cache.path_for(DIGEST) == cached  # its own copy: the change is not its
+
+
+def test_a_blob_larger_than_the_cache_limit_is_placed_all_the_same(
+    http: HttpBackend, version: VersionInfo, tmp_path: Path
+) -> None:
+    with ContentCache(tmp_path / "cache", max_bytes=MIB) as cache:
+        download_version(http, version, tmp_path / "out", cache)
+
+        assert (tmp_path / "out" / "weights" / "model.bin").read_bytes() == BIG
+        assert cache.total_bytes() <= MIB
+        assert cache.path_for(DIGEST) is None
+
+
+def test_a_cancelled_download_leaves_no_part_of_the_file_and_resumes(
+    http: HttpBackend, version: VersionInfo, cache: ContentCache, tmp_path: Path
+) -> None:
+    partial = cache.partial_path(DIGEST)
+
+    def stop_midway() -> bool:  # once some bytes are kept
+        return partial.exists() and partial.stat().st_size > 0
+
+    with pytest.raises(CancelledError):
+        download_version(http, version, tmp_path / "out", cache, is_cancelled=stop_midway)
+    assert not (tmp_path / "out" / "weights" / "model.bin").exists()
+    assert [p for p in (tmp_path / "out").rglob(".*")] == []  # no temp file either
+    kept = cache.partial_path(DIGEST).stat().st_size
+    assert 0 < kept < len(BIG)
+
+    report = download_version(http, version, tmp_path / "out", cache)
+
+    placed = tmp_path / "out" / "weights" / "model.bin"
+    assert placed.read_bytes() == BIG
+    assert os.path.samefile(placed, cache.blob_path(DIGEST))
+    assert (report.written, report.skipped) == (1, 1)  # config.json was placed before
+    assert not cache.partial_path(DIGEST).exists()
+
+
+def test_materialize_copies_where_the_file_system_cannot_link(
+    other_file_system: Path, tmp_path: Path
+) -> None:
+    source = other_file_system / "blob"
+    source.write_bytes(BIG)
+
+    report = materialize(
+        [FileToPlace("model.bin", DIGEST, len(BIG))],
+        tmp_path / "out",
+        lambda digest: source,
+        links={DIGEST: lambda _should_stop: source},
+    )
+
+    placed = tmp_path / "out" / "model.bin"
+    assert report.written == 1
+    assert placed.read_bytes() == BIG
+    assert placed.stat().st_nlink == 1
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["model.bin"]
