@@ -123,10 +123,9 @@ def version_digest(entries: Mapping[str, _HasDigest] | Iterable[tuple[str, str]]
         pairs = [(path, entry.digest) for path, entry in entries.items()]
     else:
         pairs = list(entries)
-    hasher = hashlib.md5(MANIFEST_DIGEST_HEADER)
-    for path, digest in sorted(pairs):
-        hasher.update(f"{path}:{digest}\n".encode())
-    return hasher.hexdigest()
+    # One update of the whole text: 10,000 small updates cost several times more.
+    lines = "".join([f"{path}:{digest}\n" for path, digest in sorted(pairs)])
+    return hashlib.md5(MANIFEST_DIGEST_HEADER + lines.encode()).hexdigest()
 
 
 class BackgroundMd5:

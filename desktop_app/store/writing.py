@@ -121,9 +121,9 @@ class WritingMixin(StoreBase):
                 # Same paths and digests as a version validated when it was logged.
                 existing = versions_from_rows(conn, [latest])[0]
                 return DraftResult(existing, (), unchanged=True)
-            _check_manifest(manifest)  # rolls the transaction back if anything is off
-            stored = sorted(manifest.stored_digests())
-            blob_of = {digest: b64_to_hex(digest) for digest in stored}
+            # Rolls the transaction back if anything is off; gives each stored digest's hex.
+            blob_of = _check_manifest(manifest)
+            stored = sorted(blob_of)
             version_id = uuid.uuid4().hex
             conn.execute(
                 insert(s.versions).values(
@@ -383,15 +383,20 @@ class WritingMixin(StoreBase):
             conn.execute(delete(s.collections).where(s.collections.c.id == collection_id))
 
 
-def _check_manifest(manifest: Manifest) -> None:
-    """Validate a manifest from elsewhere again: every path, every size, the path set."""
+def _check_manifest(manifest: Manifest) -> dict[str, str]:
+    """Validate a manifest from elsewhere again: every path, every size, the path set.
+    Returns the hex form of each digest whose bytes the store holds (not references)."""
+    blob_of: dict[str, str] = {}
     for entry in manifest:
         validate_entry_path(entry.path)
-        if entry.ref is None and (entry.size is None or entry.size < 0):
+        if entry.ref is not None:
+            continue
+        if entry.size is None or entry.size < 0:
             raise ValidationError(
                 f"manifest entry {entry.path!r} has size {entry.size!r}; a stored file needs "
                 "a size >= 0"
             )
-        if entry.ref is None:
-            b64_to_hex(entry.digest)
+        if entry.digest not in blob_of:
+            blob_of[entry.digest] = b64_to_hex(entry.digest)
     manifest.validate()
+    return blob_of
