@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from desktop_app.client.session import Client
 from desktop_app.client.transfer_jobs import run_job
-from desktop_app.client.transfers import Job, JobState, TransferQueue
+from desktop_app.client.transfers import Job, JobState, Spec, TransferQueue
 from desktop_app.core.errors import ArtifactDeskError, BackendUnavailableError, CancelledError
 
 log = logging.getLogger(__name__)
@@ -76,13 +76,23 @@ class TransferRunner:
     def wake(self) -> None:
         """Look at the queue again now (a job was added, resumed or retried)."""
         with self._wake:
-            self._retry_at = 0.0
-            self._retry_delay = self._retry_first
-            self._wake.notify_all()
+            self._wake_locked()
 
-    def add(self, job: Job) -> None:
-        self._on_change(job)
-        self.wake()
+    def _wake_locked(self) -> None:
+        self._retry_at = 0.0
+        self._retry_delay = self._retry_first
+        self._wake.notify_all()
+
+    # A job made claimable (added, resumed, retried) is told to ``on_change`` under the
+    # lock the dispatcher claims under: its QUEUED state never arrives after its RUNNING.
+
+    def submit(self, spec: Spec, title: str) -> Job:
+        """Queue a new job and start it when a slot is free."""
+        with self._wake:
+            job = self.queue.add(spec, title)
+            self._on_change(job)
+            self._wake_locked()
+        return job
 
     def pause(self, job_id: int) -> Job:
         job = self.queue.pause(job_id)
@@ -97,15 +107,17 @@ class TransferRunner:
         return job
 
     def resume(self, job_id: int) -> Job:
-        job = self.queue.resume(job_id)
-        self._on_change(job)
-        self.wake()
+        with self._wake:
+            job = self.queue.resume(job_id)
+            self._on_change(job)
+            self._wake_locked()
         return job
 
     def retry(self, job_id: int) -> Job:
-        job = self.queue.retry(job_id)
-        self._on_change(job)
-        self.wake()
+        with self._wake:
+            job = self.queue.retry(job_id)
+            self._on_change(job)
+            self._wake_locked()
         return job
 
     def _interrupt(self, job_id: int) -> None:

@@ -88,7 +88,7 @@ class TransferService(QObject):
 
     # -- the user's requests -------------------------------------------------------------
     def enqueue(self, spec: Spec, title: str) -> None:
-        self._submit(lambda: self._runner_call(lambda r: r.add(r.queue.add(spec, title))))
+        self._submit(lambda: self._runner_call(lambda r: r.submit(spec, title)))
 
     def pause(self, job_id: int) -> None:
         self._submit(lambda: self._runner_call(lambda r: r.pause(job_id)))

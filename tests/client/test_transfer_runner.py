@@ -249,9 +249,7 @@ class Rig:
         return [j for j in self.changes if j.id == job_id]
 
     def submit(self, runner: TransferRunner, spec: Spec, title: str = "job") -> Job:
-        job = runner.queue.add(spec, title)
-        runner.add(job)
-        return job
+        return runner.submit(spec, title)
 
 
 @pytest.fixture
@@ -849,6 +847,39 @@ def test_progress_reaches_on_change_at_most_ten_times_a_second_per_job(
         ]
         assert progress[-1].done_bytes == progress[-1].total_bytes == 1_000_000
         assert queue.get(job.id).done_bytes == 1_000_000
+
+
+def test_a_job_is_told_queued_before_running_however_slow_the_listener(
+    rig: Rig, store: LocalBackend
+) -> None:
+    # A listener that takes its time over QUEUED (a busy GUI thread, a preempted one):
+    # the dispatcher, awake for the jobs before, must not claim the job and tell RUNNING
+    # meanwhile, or a view showing the last state told would show a running job queued.
+    told: list[Job] = []
+
+    def slow_listener(job: Job) -> None:
+        if job.state is JobState.QUEUED:
+            time.sleep(0.02)
+        told.append(job)
+
+    scripted = ScriptedJob()
+    scripted.finish.set()
+    queue = rig.queue()
+    runner = rig.runner(queue, rig.client(store), job_runner=scripted, on_change=slow_listener)
+
+    jobs = [rig.submit(runner, scripted_spec(i)) for i in range(6)]
+    for job in jobs:
+        wait_state(queue, job.id, JobState.DONE)
+
+    for job in jobs:
+        wait_for(
+            lambda job=job: any(j.id == job.id and j.state is JobState.DONE for j in told),
+            f"on_change to tell that job {job.id} is done",
+        )
+        states = [j.state for j in told if j.id == job.id]
+        assert states[0] is JobState.QUEUED, states
+        assert states.count(JobState.QUEUED) == 1, states
+        assert states[-1] is JobState.DONE, states
 
 
 def test_progress_of_a_real_upload_is_throttled_too(rig: Rig, store: LocalBackend) -> None:
