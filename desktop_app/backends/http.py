@@ -690,17 +690,19 @@ def _parse_frames(body: bytes) -> Iterator[tuple[str, bytes]]:
 
 def _frame_batches(blobs: Sequence[tuple[str, bytes]]) -> Iterator[bytes]:
     """Request bodies of at most 64 MiB; digests are checked before anything is sent."""
+    # Header and bytes are joined once per body, not copied into a frame each first.
     frames = [
-        bytes.fromhex(b64_to_hex(digest)) + len(data).to_bytes(8, "big") + bytes(data)
+        (bytes.fromhex(b64_to_hex(digest)) + len(data).to_bytes(8, "big"), data)
         for digest, data in blobs
     ]
     batch: list[bytes] = []
     batch_bytes = 0
-    for frame in frames:
-        if batch and batch_bytes + len(frame) > MAX_BATCH_BYTES:
+    for header, data in frames:
+        size = _FRAME_HEADER_BYTES + len(data)
+        if batch and batch_bytes + size > MAX_BATCH_BYTES:
             yield b"".join(batch)
             batch, batch_bytes = [], 0
-        batch.append(frame)
-        batch_bytes += len(frame)
+        batch += (header, data)
+        batch_bytes += size
     if batch or not frames:
         yield b"".join(batch)

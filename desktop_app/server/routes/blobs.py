@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import re
 import struct
@@ -202,7 +203,7 @@ def parse_frames(body: bytes) -> list[tuple[str, bytes]]:
                 f"a frame announces {size} bytes but the body has only {len(body) - position} "
                 "left; check the sizes"
             )
-        blobs.append((hex_to_b64(raw_md5.hex()), body[position : position + size]))
+        blobs.append((base64.b64encode(raw_md5).decode("ascii"), body[position : position + size]))
         position += size
     if not blobs:
         raise ValidationError("the batch is empty; send at least one frame")
