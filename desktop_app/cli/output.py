@@ -73,6 +73,7 @@ class Output:
 
     def raw_error(self, text: str) -> None:
         """Text as it is on stderr (usage, help, tracebacks)."""
+        text = printable(text)
         self.stderr.write(text if text.endswith("\n") or not text else text + "\n")
         self.stderr.flush()
 
@@ -82,8 +83,18 @@ class Output:
 
     @staticmethod
     def _write(stream: TextIO, text: str) -> None:
-        stream.write(text + "\n")
+        stream.write(printable(text) + "\n")
         stream.flush()
+
+
+def printable(text: str) -> str:
+    """``text`` with the bytes of a file name that is not UTF-8 shown as ``\\xNN``: Python
+    hands such a name over with surrogates in it, which cannot be written to a terminal."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -110,7 +121,7 @@ class Progress:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.stream = stream
-        self.label = label
+        self.label = printable(label)
         self.enabled = enabled
         self._interval = interval
         self._clock = clock

@@ -56,6 +56,20 @@ class FileIdentity(NamedTuple):
 SMALL_FILE_BYTES = 1 << 20  # read in one call: most of a small file's cost is per call
 
 
+def _key(path: str | Path) -> str | bytes:
+    """The row key of ``path``: its absolute path as text, or as the file system's bytes
+    where the name is not UTF-8 (Linux allows any bytes in a name; SQLite's text must be
+    UTF-8, and such a name arrives with surrogates in it)."""
+    key = os.fspath(path)
+    if not os.path.isabs(key):
+        key = os.path.abspath(key)
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(key)
+    return key
+
+
 def hash_stable_file(
     path: str | Path,
     *,
@@ -162,9 +176,8 @@ class HashCache:
 
     def lookup(self, path: Path) -> str | None:
         """The cached digest of ``path`` if the file is unchanged since it was hashed."""
-        key = os.path.abspath(path)
-        identity = FileIdentity.of(os.stat(key))
-        return self._lookup(key, identity)
+        identity = FileIdentity.of(os.stat(path))
+        return self._lookup(_key(path), identity)
 
     def lookup_many(
         self,
@@ -177,13 +190,13 @@ class HashCache:
         has just seen them (a folder walk).
         """
         self._join_writer()
-        keys = [p if os.path.isabs(p := os.fspath(path)) else os.path.abspath(p) for path in paths]
+        keys = [_key(path) for path in paths]
         given = identities or [None] * len(keys)
         current = [
-            FileIdentity(*seen) if seen is not None else FileIdentity.of(os.stat(key))
-            for key, seen in zip(keys, given, strict=True)
+            FileIdentity(*seen) if seen is not None else FileIdentity.of(os.stat(path))
+            for path, seen in zip(paths, given, strict=True)
         ]
-        rows: dict[str, tuple[Any, ...]] = {}
+        rows: dict[str | bytes, tuple[Any, ...]] = {}
         with self._lock:
             for start in range(0, len(keys), 500):
                 batch = keys[start : start + 500]
@@ -207,7 +220,7 @@ class HashCache:
             return None
         return digest
 
-    def _lookup(self, key: str, identity: FileIdentity) -> str | None:
+    def _lookup(self, key: str | bytes, identity: FileIdentity) -> str | None:
         self._join_writer()
         with self._lock:
             row = self._conn.execute(
@@ -230,16 +243,15 @@ class HashCache:
         is_cancelled: CancelCheck | None = None,
     ) -> str:
         """The digest of ``path``: from the cache when the file is unchanged, else hashed."""
-        key = os.path.abspath(path)
-        current = FileIdentity.of(os.stat(key))
-        cached = self._lookup(key, current)
+        current = FileIdentity.of(os.stat(path))
+        cached = self._lookup(_key(path), current)
         if cached is not None:
             if on_bytes is not None:
                 on_bytes(current.size)
             return cached
         hashed_at_ns = time.time_ns()
-        digest, identity = hash_stable_file(key, on_bytes=on_bytes, is_cancelled=is_cancelled)
-        self.store(key, identity, digest, hashed_at_ns=hashed_at_ns)
+        digest, identity = hash_stable_file(path, on_bytes=on_bytes, is_cancelled=is_cancelled)
+        self.store(path, identity, digest, hashed_at_ns=hashed_at_ns)
         return digest
 
     def store(
@@ -293,7 +305,7 @@ class HashCache:
                 "(path, size, mtime_ns, inode, device, digest, hashed_at_ns) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (os.path.abspath(path), *identity, digest, hashed_at_ns)
+                    (_key(path), *identity, digest, hashed_at_ns)
                     for path, identity, digest, hashed_at_ns in rows
                 ],
             )
@@ -302,4 +314,4 @@ class HashCache:
         """Drop the entry for ``path``."""
         self._join_writer()
         with self._lock, self._conn:
-            self._conn.execute("DELETE FROM file_digests WHERE path = ?", (os.path.abspath(path),))
+            self._conn.execute("DELETE FROM file_digests WHERE path = ?", (_key(path),))

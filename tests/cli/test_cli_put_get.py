@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -255,3 +256,24 @@ def test_files_lists_the_paths_of_a_version(
     assert [f["path"] for f in listed] == ["a.txt", "c.csv", "sub/b.bin"]
     assert listed[2]["size"] == 256 * 20
     assert run(capsys, "files", f"{ARTIFACT}-missing:v0")[0] == 3
+
+
+def test_put_from_and_get_into_folders_whose_names_are_not_utf8(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Linux allows any bytes in a folder's name (here Latin-1's "é"); the files inside
+    # still have names a manifest can hold.
+    source = Path(os.fsdecode(os.fsencode(workdir) + b"/donn\xe9es"))
+    (workdir / "data").rename(source)
+    code, _out, err = run(capsys, "put", str(source), "-n", ARTIFACT, "-t", "dataset")
+    assert code == 0, err
+
+    target = Path(os.fsdecode(os.fsencode(workdir) + b"/t\xe9l\xe9charg\xe9"))
+    code, out, err = run(capsys, "get", f"{ARTIFACT}:latest", "--root", str(target))
+    assert code == 0, err
+    assert (target / "sub" / "b.bin").read_bytes() == bytes(range(256)) * 20
+    assert "t\\xe9l\\xe9charg\\xe9" in out  # the folder, printed with its bytes shown
+    code, _out, err = run(capsys, "get", f"{ARTIFACT}:latest", "--root", str(target))
+    assert code == 0, err  # the files there are checked (and kept) through the hash cache
+    code, _out, err = run(capsys, "verify", f"{ARTIFACT}:latest", str(target))
+    assert code == 0, err

@@ -194,3 +194,20 @@ def test_relative_and_absolute_paths_share_an_entry(
     cache.digest(Path("a.bin"))
     cache.digest(tmp_path / "a.bin")
     assert len(hash_calls) == 1
+
+
+def test_a_file_in_a_folder_whose_name_is_not_utf8_is_cached(
+    tmp_path: Path, cache: HashCache, hash_calls: list[Path]
+) -> None:
+    # Linux allows any bytes in a name; Python hands such a name over with surrogates,
+    # which SQLite's text cannot hold.
+    folder = Path(os.fsdecode(os.fsencode(tmp_path) + b"/donn\xe9es"))
+    folder.mkdir()
+    write_old(folder / "a.bin", b"hello")
+
+    assert cache.digest(folder / "a.bin") == md5_b64(b"hello")
+    assert cache.lookup_many([folder / "a.bin"]) == [(md5_b64(b"hello"), 5)]
+    assert cache.digest(folder / "a.bin") == md5_b64(b"hello")
+    assert len(hash_calls) == 1
+    cache.forget(folder / "a.bin")
+    assert cache.lookup(folder / "a.bin") is None
