@@ -194,21 +194,35 @@ class ContentCache:
         this one. Call it before making the link, so a crash cannot leave a link the cache
         does not know about.
         """
-        path = self.blob_path(digest)
-        with self._lock:
+        return self.share_many([digest]).get(digest)
+
+    def share_many(self, digests: Iterable[str]) -> dict[str, Path]:
+        """:meth:`share` for many blobs, in one transaction: the paths of those cached."""
+        root = str(self.root)
+        found: dict[str, str] = {}
+        infos: dict[str, os.stat_result] = {}
+        gone: list[tuple[str]] = []
+        for digest in digests:
+            hex_digest = b64_to_hex(digest)
+            path = f"{root}/{hex_digest[:2]}/{hex_digest}"
             try:
-                info = path.stat()
+                infos[digest] = os.stat(path)
             except FileNotFoundError:
+                gone.append((digest,))
+                continue
+            found[digest] = path
+        with self._lock:
+            for digest in self._changed_many_locked(infos):
+                del infos[digest], found[digest]
                 self._remove_locked(digest)
-                return None
-            if self._changed_locked(digest, info):
-                self._remove_locked(digest)
-                return None
-            self._conn.execute(
-                "INSERT OR IGNORE INTO shared (digest, size, mtime_ns) VALUES (?, ?, ?)",
-                (digest, info.st_size, info.st_mtime_ns),
-            )
-        return path
+            with immediate(self._conn) as conn:
+                conn.executemany("DELETE FROM blobs WHERE digest = ?", gone)
+                conn.executemany("DELETE FROM shared WHERE digest = ?", gone)
+                conn.executemany(
+                    "INSERT OR IGNORE INTO shared (digest, size, mtime_ns) VALUES (?, ?, ?)",
+                    [(d, info.st_size, info.st_mtime_ns) for d, info in infos.items()],
+                )
+        return {digest: Path(path) for digest, path in found.items()}
 
     def total_bytes(self) -> int:
         """Bytes held by the cached blobs."""

@@ -218,14 +218,18 @@ def download_version(
         digest, size, path = fetch_reference(entry, cache, is_cancelled=is_cancelled)
         local[digest] = path
         placed.append(FileToPlace(entry.path, digest, size))
-    # A large blob placed once is written once: into the cache, and its file becomes the
-    # user's file as well (a hard link). Where the cache is on another file system, it
-    # goes to the cache and to its file in one pass, hashed on the side, instead of being
-    # copied out of the cache after the download (a second write that would wait for the
-    # first). Either way it is placed as it arrives, and not before it is verified.
+    # A blob fetched for one file is written once: into the cache, and its file becomes
+    # the user's file as well (a hard link; a link also costs the file system far less
+    # than a new file, which counts with 10,000 small ones). A large one is placed as it
+    # arrives. Where the cache is on another file system, a large blob goes to the cache
+    # and to its file in one pass, hashed on the side, instead of being copied out of the
+    # cache after the download (a second write that would wait for the first). Nothing is
+    # placed before it is verified.
     uses = Counter(file.digest for file in placed)
-    once = {d for d, size in to_fetch.items() if size > SMALL_BLOB_BYTES and uses[d] == 1}
-    linked, streamed = (once, set()) if _can_link(cache.root, root) else (set(), once)
+    once = {d for d in to_fetch if uses[d] == 1}
+    large = {d for d in once if to_fetch[d] > SMALL_BLOB_BYTES}
+    can_link = _can_link(cache.root, root)
+    linked, streamed = (large, set()) if can_link else (set(), large)
     fetcher = _BlobFetcher(backend, project, cache, to_fetch, local, throttle.add)
 
     def fetch_into(digest: str) -> Fetch:
@@ -234,7 +238,14 @@ def download_version(
     def link_from(digest: str) -> Link:
         return lambda should_stop: fetcher.linked(digest, should_stop)
 
-    fetcher.fetch_all(to_fetch.keys() - once, workers, is_cancelled)
+    def link_to(path: Path) -> Link:
+        return lambda _should_stop: path
+
+    fetcher.fetch_all(to_fetch.keys() - large, workers, is_cancelled)
+    links = {digest: link_from(digest) for digest in linked}
+    if can_link:  # the small ones fetched just now, recorded as shared in one go
+        for digest, path in cache.share_many(once - large).items():
+            links[digest] = link_to(path)
     new_folders = [folder for folder in (root, *root.parents) if not folder.exists()]
     try:
         report = materialize(
@@ -248,7 +259,7 @@ def download_version(
             # Fetched into the cache and verified by this call: copied without hashing again.
             verified=set(to_fetch),
             fetches={digest: fetch_into(digest) for digest in streamed},
-            links={digest: link_from(digest) for digest in linked},
+            links=links,
         )
     except BaseException:
         # A download that failed or was cancelled while placing leaves no empty folders,
@@ -261,7 +272,7 @@ def download_version(
             cache.trim()  # shared blobs were kept until placed, even past the limit
     # Files that already held the right bytes were skipped; their blobs still go to the
     # cache, as every fetched blob does.
-    fetcher.fetch_all(once - local.keys(), workers, is_cancelled)
+    fetcher.fetch_all(large - local.keys(), workers, is_cancelled)
     throttle.add(sum(f.size for f in placed))
     throttle.finish()
     return DownloadReport(

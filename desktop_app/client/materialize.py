@@ -104,7 +104,8 @@ def materialize(
     the temp file directly; each is called for at most one file (so a digest should be
     placed once), and not at all when that file already holds the right bytes.
     ``links`` works the same way for a :data:`Link`: the file becomes a hard link to the
-    file it returns (copied from it where the file system cannot link).
+    file it returns (copied from it where the file system cannot link). Where nothing is
+    at the destination, the link is made there at once: a link appears whole or not at all.
     """
     planned = _plan(files)
     target.mkdir(parents=True, exist_ok=True)
@@ -136,7 +137,10 @@ def materialize(
         tmp = f"{folder}/.{name}.{temp_names.next()}.artifact-desk-tmp"
         link = links.get(file.digest) if links else None
         if link is not None:
-            _link_atomically(f"{folder}/{name}", tmp, file, link, throttle.add, should_stop)
+            # Nothing there: the link itself is the atomic step (it fails if something
+            # appeared meanwhile, and then goes through a temp file as well).
+            dest = f"{folder}/{name}"
+            _link_atomically(dest, tmp, file, link, throttle.add, should_stop, info is None)
             return True
         fetch = fetches.get(file.digest) if fetches else None
         source = source_for(file.digest) if fetch is None else fetch
@@ -300,10 +304,22 @@ def _link_atomically(
     link: Link,
     on_bytes: Callable[[int], None],
     should_stop: CancelCheck,
+    straight: bool = False,
 ) -> None:
     """Make ``tmp`` a hard link to the verified file ``link`` returns, then rename it to
-    ``dest``; copy that file instead where the file system cannot link it."""
+    ``dest``; copy that file instead where the file system cannot link it. ``straight``:
+    link ``dest`` itself when nothing is there (no temp file, no rename)."""
     source = link(should_stop)
+    if straight and os.stat(source).st_size == file.size:
+        check_cancelled(should_stop, f"writing {file.path!r}")
+        try:
+            os.link(source, dest, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno != errno.EEXIST and exc.errno not in _LINK_UNSUPPORTED:
+                raise
+        else:
+            on_bytes(file.size)
+            return
     try:
         os.link(source, tmp, follow_symlinks=False)
     except OSError as exc:

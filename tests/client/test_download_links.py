@@ -72,7 +72,7 @@ def change_in_place(path: Path, data: bytes) -> None:
         stream.write(data)
 
 
-def test_a_large_file_is_one_file_with_the_cache_and_small_ones_are_copied(
+def test_each_file_fetched_is_one_file_with_the_cache(
     http: HttpBackend, version: VersionInfo, cache: ContentCache, tmp_path: Path
 ) -> None:
     report = download_version(http, version, tmp_path / "out", cache)
@@ -85,7 +85,7 @@ def test_a_large_file_is_one_file_with_the_cache_and_small_ones_are_copied(
     assert placed.stat().st_nlink == 2
     small = tmp_path / "out" / "config.json"
     assert small.read_bytes() == b'{"layers": 3}'
-    assert small.stat().st_nlink == 1
+    assert os.path.samefile(small, cache.blob_path(md5_b64(b'{"layers": 3}')))
     assert report.bytes_fetched == len(BIG) + len(b'{"layers": 3}')
     # No temp file is left in the user's folder or in the cache.
     leftovers = [p.name for p in (tmp_path / "out").rglob(".*")]
@@ -153,10 +153,59 @@ def test_a_cache_on_another_file_system_gets_its_own_copy(
         placed = tmp_path / "out" / "weights" / "model.bin"
         assert placed.read_bytes() == BIG
         assert placed.stat().st_nlink == 1
+        assert (tmp_path / "out" / "config.json").stat().st_nlink == 1
         assert cached is not None
         assert cached.read_bytes() == BIG
         change_in_place(placed, b"edited")
         assert cache.path_for(DIGEST) == cached  # its own copy: the change is not its
+
+
+def test_a_small_file_changed_in_place_is_fetched_again(
+    http: HttpBackend, version: VersionInfo, cache: ContentCache, tmp_path: Path
+) -> None:
+    download_version(http, version, tmp_path / "out", cache)
+    config = tmp_path / "out" / "config.json"
+    change_in_place(config, b'{"layers": 9}')
+
+    again = download_version(http, version, tmp_path / "again", cache)
+
+    assert again.bytes_fetched == len(b'{"layers": 3}')
+    assert (tmp_path / "again" / "config.json").read_bytes() == b'{"layers": 3}'
+    assert config.read_bytes() == b'{"layers": 9}'
+
+
+def test_a_wrong_file_in_the_way_is_replaced_by_the_link(
+    http: HttpBackend, version: VersionInfo, cache: ContentCache, tmp_path: Path
+) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "config.json").write_bytes(b"an older config")
+
+    report = download_version(http, version, tmp_path / "out", cache)
+
+    config = tmp_path / "out" / "config.json"
+    assert report.written == 2
+    assert config.read_bytes() == b'{"layers": 3}'
+    assert os.path.samefile(config, cache.blob_path(md5_b64(b'{"layers": 3}')))
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["config.json", "weights"]
+
+
+def test_files_with_the_same_bytes_get_copies_of_their_own(
+    http: HttpBackend, cache: ContentCache, tmp_path: Path
+) -> None:
+    src = tmp_path / "twins"
+    src.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (src / name).write_bytes(b"the same bytes")
+    manifest, sources = hash_local_files(collect(src), None, workers=2)
+    twins = upload_version(http, "proj", "twins", "dataset", manifest, sources).version
+
+    download_version(http, twins, tmp_path / "out", cache)
+
+    a, b = tmp_path / "out" / "a.txt", tmp_path / "out" / "b.txt"
+    assert a.read_bytes() == b.read_bytes() == b"the same bytes"
+    # Linked together, a change to one would change the other.
+    assert not os.path.samefile(a, b)
+    assert a.stat().st_nlink == b.stat().st_nlink == 1
 
 
 def test_a_blob_larger_than_the_cache_limit_is_placed_all_the_same(
