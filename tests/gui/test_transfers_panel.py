@@ -243,3 +243,14 @@ def test_the_progress_delegate_draws_a_bar_that_grows(qtbot: QtBot) -> None:
     assert 0.3 < filled[1] < 0.6
     assert filled[2] > 0.7
     assert filled[2] > filled[1] + 0.3
+
+
+def test_the_bytes_column_shows_its_sizes_whole(qtbot: QtBot) -> None:
+    panel = make_panel(qtbot)
+    wide = 1000 * MIB - 100 * 1024  # about as wide as a size gets
+    job = make_job(1, JobKind.DOWNLOAD, JobState.RUNNING, done=wide, total=wide)
+    panel.model.set_jobs([job])
+    text = panel.model.index(0, Column.BYTES).data()
+    assert text == "1000 MiB of 1000 MiB"
+    needed = panel.table.fontMetrics().horizontalAdvance(text)
+    assert panel.table.horizontalHeader().sectionSize(Column.BYTES) > needed

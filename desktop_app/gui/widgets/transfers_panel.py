@@ -112,6 +112,9 @@ class TransfersPanel(QDockWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(Column.WHAT, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(Column.STATE, QHeaderView.ResizeMode.Stretch)
+        # Wide enough for the longest sizes, so "9.8 KiB of 9.8 KiB" is not cut short.
+        widest = tr("{done} of {total}").format(done="999.9 MiB", total="999.9 MiB")
+        header.resizeSection(Column.BYTES, self.table.fontMetrics().horizontalAdvance(widest) + 16)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
 
         self.summary = QLabel()
