@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, NamedTuple, Protocol
 
 from desktop_app.core.digests import (
     CHUNK_SIZE,
@@ -26,6 +26,14 @@ POOL_BUFFERS = 12
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 _DIRECT_BLOCK = 4096  # O_DIRECT wants lengths in whole blocks of the device (512 or 4096)
 _OPEN_BINARY = getattr(os, "O_BINARY", 0)
+
+
+class SharedFile(NamedTuple):
+    """A cached blob's file as it was when it was shared with a user's folder: a link made
+    to ``path`` is that file only while the link's inode is ``inode``."""
+
+    path: Path
+    inode: int
 
 
 class CopyTarget(Protocol):

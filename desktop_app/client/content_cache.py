@@ -18,6 +18,7 @@ from desktop_app.client.blob_files import (
     CopyTarget,
     Countdown,
     PartialClaim,
+    SharedFile,
     WriteBehind,
     lend_buffers,
     read_chunks,
@@ -186,8 +187,8 @@ class ContentCache:
                 )
         return {digest: Path(path) for digest, path in found.items()}
 
-    def share(self, digest: str) -> Path | None:
-        """The blob's path, to be hard-linked into a user's folder; None when not cached.
+    def share(self, digest: str) -> SharedFile | None:
+        """The blob's file, to be hard-linked into a user's folder; None when not cached.
 
         From now on the cache trusts the file only while its size and modification time
         stay what they are now: the user may change their file in place, which changes
@@ -196,8 +197,8 @@ class ContentCache:
         """
         return self.share_many([digest]).get(digest)
 
-    def share_many(self, digests: Iterable[str]) -> dict[str, Path]:
-        """:meth:`share` for many blobs, in one transaction: the paths of those cached."""
+    def share_many(self, digests: Iterable[str]) -> dict[str, SharedFile]:
+        """:meth:`share` for many blobs, in one transaction: the files of those cached."""
         root = str(self.root)
         found: dict[str, str] = {}
         infos: dict[str, os.stat_result] = {}
@@ -222,7 +223,7 @@ class ContentCache:
                     "INSERT OR IGNORE INTO shared (digest, size, mtime_ns) VALUES (?, ?, ?)",
                     [(d, info.st_size, info.st_mtime_ns) for d, info in infos.items()],
                 )
-        return {digest: Path(path) for digest, path in found.items()}
+        return {d: SharedFile(Path(path), infos[d].st_ino) for d, path in found.items()}
 
     def total_bytes(self) -> int:
         """Bytes held by the cached blobs."""

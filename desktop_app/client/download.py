@@ -13,7 +13,7 @@ from pathlib import Path
 
 from desktop_app.backends.http import HttpBackend
 from desktop_app.backends.protocol import Backend, ReadsBlobsInto
-from desktop_app.client.blob_files import CopyTarget
+from desktop_app.client.blob_files import CopyTarget, SharedFile
 from desktop_app.client.content_cache import ContentCache
 from desktop_app.client.hash_cache import HashCache
 from desktop_app.client.hashing import run_parallel
@@ -146,17 +146,17 @@ class _BlobFetcher:
             shared=shared,
         )
 
-    def linked(self, digest: str, should_stop: CancelCheck) -> Path:
+    def linked(self, digest: str, should_stop: CancelCheck) -> SharedFile:
         """Fetch one blob into the cache and share its file, to be hard-linked as the
         user's file (see :data:`materialize.Link`)."""
         self.large(digest, should_stop, None, shared=True)
-        path = self._cache.share(digest)
-        if path is None:  # only something outside this call can take it away
+        shared = self._cache.share(digest)
+        if shared is None:  # only something outside this call can take it away
             raise IntegrityError(
                 f"the content {digest} left the download cache before it could be placed "
                 "(was the cache cleared meanwhile?); download again"
             )
-        return path
+        return shared
 
     def group(self, group: list[str], should_stop: CancelCheck) -> None:
         """Fetch a group from :func:`group_for_upload`: one large blob or a batch of small."""
@@ -238,14 +238,14 @@ def download_version(
     def link_from(digest: str) -> Link:
         return lambda should_stop: fetcher.linked(digest, should_stop)
 
-    def link_to(path: Path) -> Link:
-        return lambda _should_stop: path
+    def link_to(shared: SharedFile) -> Link:
+        return lambda _should_stop: shared
 
     fetcher.fetch_all(to_fetch.keys() - large, workers, is_cancelled)
     links = {digest: link_from(digest) for digest in linked}
     if can_link:  # the small ones fetched just now, recorded as shared in one go
-        for digest, path in cache.share_many(once - large).items():
-            links[digest] = link_to(path)
+        for digest, shared in cache.share_many(once - large).items():
+            links[digest] = link_to(shared)
     new_folders = [folder for folder in (root, *root.parents) if not folder.exists()]
     try:
         report = materialize(

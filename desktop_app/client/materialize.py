@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, NoReturn
 
-from desktop_app.client.blob_files import BlobFile, CopyTarget
+from desktop_app.client.blob_files import BlobFile, CopyTarget, SharedFile
 from desktop_app.client.hash_cache import HashCache, hash_stable_file
 from desktop_app.client.hashing import SERIAL_BELOW, run_grouped
 from desktop_app.client.progress import CancelCheck, ProgressCallback, Throttle, check_cancelled
@@ -54,7 +54,7 @@ class FileToPlace:
 Fetch = Callable[[CopyTarget, CancelCheck], None]
 """Streams a file's bytes into an open file, verifying them; raises if they do not match."""
 
-Link = Callable[[CancelCheck], Path]
+Link = Callable[[CancelCheck], SharedFile]
 """Fetches a file's bytes into a verified file of its own and returns it, to be placed as
 a hard link to it; raises if the bytes do not match."""
 
@@ -306,41 +306,55 @@ def _link_atomically(
     should_stop: CancelCheck,
     straight: bool = False,
 ) -> None:
-    """Make ``tmp`` a hard link to the verified file ``link`` returns, then rename it to
-    ``dest``; copy that file instead where the file system cannot link it. ``straight``:
-    link ``dest`` itself when nothing is there (no temp file, no rename)."""
-    source = link(should_stop)
-    if straight and os.stat(source).st_size == file.size:
-        check_cancelled(should_stop, f"writing {file.path!r}")
+    """Place ``dest`` as a hard link to the verified file ``link`` returns: made at
+    ``dest`` itself when ``straight`` (nothing is there; a link appears whole or not at
+    all), else as ``tmp`` renamed over what is there.
+
+    The file is copied instead where the file system cannot link, and where the link is
+    not the shared file alone with this one: the cache put another file in its place
+    meanwhile, or another download linked it too (files in two folders must not be one
+    file, or changing one would change the other).
+    """
+    shared = link(should_stop)
+    check_cancelled(should_stop, f"writing {file.path!r}")
+    made = None
+    for target in (dest, tmp) if straight else (tmp,):
         try:
-            os.link(source, dest, follow_symlinks=False)
-        except OSError as exc:
-            if exc.errno != errno.EEXIST and exc.errno not in _LINK_UNSUPPORTED:
-                raise
-        else:
-            on_bytes(file.size)
-            return
-    try:
-        os.link(source, tmp, follow_symlinks=False)
-    except OSError as exc:
-        if exc.errno not in _LINK_UNSUPPORTED:
+            os.link(shared.path, target, follow_symlinks=False)
+        except FileExistsError:
+            if target == dest:
+                continue  # something appeared there meanwhile: through a temp file
             raise
-        _write_atomically(dest, tmp, file, source, on_bytes, should_stop, trusted=True)
+        except OSError as exc:
+            if exc.errno not in _LINK_UNSUPPORTED:
+                raise
+            break
+        made = target
+        break
+    if made is None:  # another file system, or one without hard links
+        _write_atomically(dest, tmp, file, shared.path, on_bytes, should_stop, trusted=True)
         return
     try:
-        size = os.lstat(tmp).st_size
-        if size != file.size:
-            raise IntegrityError(
-                f"the fetched content of {file.path!r} (digest {file.digest}) has {size} "
-                f"bytes, expected {file.size}; clear the cache and download again"
-            )
-        check_cancelled(should_stop, f"writing {file.path!r}")
-        os.replace(tmp, dest)  # rename replaces a symlink itself, never its target
+        info = os.lstat(made)
+        if info.st_ino == shared.inode and info.st_nlink == 2:
+            if info.st_size != file.size:
+                raise IntegrityError(
+                    f"the fetched content of {file.path!r} (digest {file.digest}) has "
+                    f"{info.st_size} bytes, expected {file.size}; clear the cache and "
+                    "download again"
+                )
+            if made == tmp:
+                check_cancelled(should_stop, f"writing {file.path!r}")
+                os.replace(tmp, dest)  # rename replaces a symlink itself, never its target
+            on_bytes(file.size)
+            return
+        os.unlink(made)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+            os.unlink(made)
         raise
-    on_bytes(file.size)
+    # Not the shared file alone: a copy of its own, checked against the digest.
+    _write_atomically(dest, tmp, file, shared.path, on_bytes, should_stop, trusted=False)
 
 
 def _copy_small(

@@ -415,11 +415,13 @@ def test_a_shared_blob_is_trusted_until_its_file_changes_then_cached_afresh(
     data = os.urandom(1 << 20)
     digest = md5_b64(data)
     cache.put_stream(digest, [data], size=len(data))
-    path = cache.share(digest)
-    assert path is not None
+    shared = cache.share(digest)
+    assert shared is not None
+    path = shared.path
+    assert shared.inode == path.stat().st_ino
     users_file = tmp_path / "model.bin"
     os.link(path, users_file)
-    assert cache.share(digest) == path  # sharing again changes nothing
+    assert cache.share(digest) == shared  # sharing again changes nothing
 
     info = users_file.stat()
     os.utime(users_file, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000))

@@ -16,6 +16,7 @@ import pytest
 from live_server import LiveServer
 
 from desktop_app.backends.http import HttpBackend
+from desktop_app.client.blob_files import SharedFile
 from desktop_app.client.content_cache import ContentCache
 from desktop_app.client.download import download_version
 from desktop_app.client.files import collect
@@ -253,7 +254,7 @@ def test_materialize_copies_where_the_file_system_cannot_link(
         [FileToPlace("model.bin", DIGEST, len(BIG))],
         tmp_path / "out",
         lambda digest: source,
-        links={DIGEST: lambda _should_stop: source},
+        links={DIGEST: lambda _should_stop: SharedFile(source, source.stat().st_ino)},
     )
 
     placed = tmp_path / "out" / "model.bin"
@@ -261,3 +262,46 @@ def test_materialize_copies_where_the_file_system_cannot_link(
     assert placed.read_bytes() == BIG
     assert placed.stat().st_nlink == 1
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["model.bin"]
+
+
+def test_a_file_another_download_linked_too_is_copied_not_linked(tmp_path: Path) -> None:
+    source = tmp_path / "cache" / "blob"
+    source.parent.mkdir()
+    source.write_bytes(BIG)
+    os.link(source, tmp_path / "another-folder-file")  # another download got there first
+
+    materialize(
+        [FileToPlace("model.bin", DIGEST, len(BIG))],
+        tmp_path / "out",
+        lambda digest: source,
+        links={DIGEST: lambda _should_stop: SharedFile(source, source.stat().st_ino)},
+    )
+
+    placed = tmp_path / "out" / "model.bin"
+    assert placed.read_bytes() == BIG
+    assert not os.path.samefile(placed, source)  # changing one must not change the other
+    assert source.stat().st_nlink == 2
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["model.bin"]
+
+
+def test_a_cache_file_replaced_after_it_was_shared_is_copied_not_linked(tmp_path: Path) -> None:
+    source = tmp_path / "cache" / "blob"
+    source.parent.mkdir()
+    source.write_bytes(BIG)
+    shared = SharedFile(source, source.stat().st_ino)
+    # Another process put its own verified copy in place after this one shared it.
+    other = tmp_path / "cache" / "other"
+    other.write_bytes(BIG)
+    os.replace(other, source)
+
+    materialize(
+        [FileToPlace("model.bin", DIGEST, len(BIG))],
+        tmp_path / "out",
+        lambda digest: source,
+        links={DIGEST: lambda _should_stop: shared},
+    )
+
+    placed = tmp_path / "out" / "model.bin"
+    assert placed.read_bytes() == BIG
+    assert not os.path.samefile(placed, source)
+    assert source.stat().st_nlink == 1
