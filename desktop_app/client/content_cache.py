@@ -156,36 +156,24 @@ class ContentCache:
     def path_for_many(self, digests: Iterable[str]) -> dict[str, Path]:
         """:meth:`path_for` for many digests: the cached ones' paths, all marked recently
         used (in the order given) in one transaction."""
-        found: dict[str, str] = {}
-        infos: dict[str, os.stat_result] = {}
-        gone: list[tuple[str]] = []
-        root = str(self.root)
-        for digest in digests:
-            hex_digest = b64_to_hex(digest)
-            path = f"{root}/{hex_digest[:2]}/{hex_digest}"
-            try:
-                infos[digest] = os.stat(path)
-            except FileNotFoundError:
-                gone.append((digest,))
-                continue
-            found[digest] = path
-        if not infos and not gone:
+        found, gone = self._files_of(digests)
+        if not found and not gone:
             return {}
         with self._lock:
-            for digest in self._changed_many_locked(infos):
-                del infos[digest], found[digest]
-                self._remove_locked(digest)
-            tick = self._tick(len(infos))
-            sizes = [(digest, info.st_size) for digest, info in infos.items()]
+            self._drop_changed_locked(found)
+            tick = self._tick(len(found))
             with immediate(self._conn) as conn:
                 conn.executemany("DELETE FROM blobs WHERE digest = ?", gone)
                 conn.executemany("DELETE FROM shared WHERE digest = ?", gone)
                 conn.executemany(
                     "INSERT INTO blobs (digest, size, last_access) VALUES (?, ?, ?) "
                     "ON CONFLICT (digest) DO UPDATE SET last_access = excluded.last_access",
-                    [(digest, size, tick + n) for n, (digest, size) in enumerate(sizes)],
+                    [
+                        (digest, info.st_size, tick + n)
+                        for n, (digest, (_path, info)) in enumerate(found.items())
+                    ],
                 )
-        return {digest: Path(path) for digest, path in found.items()}
+        return {digest: Path(path) for digest, (path, _info) in found.items()}
 
     def share(self, digest: str) -> SharedFile | None:
         """The blob's file, to be hard-linked into a user's folder; None when not cached.
@@ -199,31 +187,41 @@ class ContentCache:
 
     def share_many(self, digests: Iterable[str]) -> dict[str, SharedFile]:
         """:meth:`share` for many blobs, in one transaction: the files of those cached."""
-        root = str(self.root)
-        found: dict[str, str] = {}
-        infos: dict[str, os.stat_result] = {}
-        gone: list[tuple[str]] = []
-        for digest in digests:
-            hex_digest = b64_to_hex(digest)
-            path = f"{root}/{hex_digest[:2]}/{hex_digest}"
-            try:
-                infos[digest] = os.stat(path)
-            except FileNotFoundError:
-                gone.append((digest,))
-                continue
-            found[digest] = path
+        found, gone = self._files_of(digests)
         with self._lock:
-            for digest in self._changed_many_locked(infos):
-                del infos[digest], found[digest]
-                self._remove_locked(digest)
+            self._drop_changed_locked(found)
             with immediate(self._conn) as conn:
                 conn.executemany("DELETE FROM blobs WHERE digest = ?", gone)
                 conn.executemany("DELETE FROM shared WHERE digest = ?", gone)
                 conn.executemany(
                     "INSERT OR IGNORE INTO shared (digest, size, mtime_ns) VALUES (?, ?, ?)",
-                    [(d, info.st_size, info.st_mtime_ns) for d, info in infos.items()],
+                    [(d, info.st_size, info.st_mtime_ns) for d, (_path, info) in found.items()],
                 )
-        return {d: SharedFile(Path(path), infos[d].st_ino) for d, path in found.items()}
+        return {d: SharedFile(Path(path), info.st_ino) for d, (path, info) in found.items()}
+
+    def _files_of(
+        self, digests: Iterable[str]
+    ) -> tuple[dict[str, tuple[str, os.stat_result]], list[tuple[str]]]:
+        """Each digest's file (a plain string: three Path objects per blob cost as much as
+        the rest) with its stat, where there is one; and the digests without a file."""
+        root = str(self.root)
+        found: dict[str, tuple[str, os.stat_result]] = {}
+        gone: list[tuple[str]] = []
+        for digest in digests:
+            hex_digest = b64_to_hex(digest)
+            path = f"{root}/{hex_digest[:2]}/{hex_digest}"
+            try:
+                found[digest] = (path, os.stat(path))
+            except FileNotFoundError:
+                gone.append((digest,))
+        return found, gone
+
+    def _drop_changed_locked(self, found: dict[str, tuple[str, os.stat_result]]) -> None:
+        """Forget, and take out of ``found``, the shared blobs whose file has changed."""
+        infos = {digest: info for digest, (_path, info) in found.items()}
+        for digest in self._changed_many_locked(infos):
+            del found[digest]
+            self._remove_locked(digest)
 
     def total_bytes(self) -> int:
         """Bytes held by the cached blobs."""
