@@ -423,6 +423,7 @@ class ContentCache:
         copy_to: CopyTarget | None = None,
         checksum: str | None = None,
         shared: bool = False,
+        evict: bool = True,
     ) -> Path:
         """:meth:`put_stream` whose bytes survive a cancel, a failure or a crash.
 
@@ -437,8 +438,8 @@ class ContentCache:
         writer (thread or process) holds the partial, this works as :meth:`put_stream`.
         Partials nobody finishes go with the other stale temp files after a day.
         ``shared``: the file is to become a user's file as well (:meth:`share`), so it is
-        written through the page cache, as any file the user reads next, and the cache is
-        not trimmed to its limit until the caller calls :meth:`trim`.
+        written through the page cache, as any file the user reads next. ``evict`` as for
+        :meth:`put_stream`.
         """
         if copy_to is None and (existing := self.path_for(digest)) is not None:
             return existing
@@ -455,7 +456,7 @@ class ContentCache:
                     release=release,
                     direct=fill is not None and not shared,
                     checksum=checksum,
-                    evict=not shared,
+                    evict=evict,
                 )
             start = claim.size()
             if start > size:
@@ -472,7 +473,8 @@ class ContentCache:
                     is_cancelled,
                     copy_to,
                     checksum,
-                    shared,
+                    shared=shared,
+                    evict=evict,
                 )
             except IntegrityError:
                 if start == 0:
@@ -495,7 +497,8 @@ class ContentCache:
                     is_cancelled,
                     copy_to,
                     checksum,
-                    shared,
+                    shared=shared,
+                    evict=evict,
                 )
             except IntegrityError:
                 claim.discard()
@@ -513,7 +516,9 @@ class ContentCache:
         is_cancelled: CancelCheck | None,
         copy_to: CopyTarget | None,
         checksum: str | None,
+        *,
         shared: bool,
+        evict: bool,
     ) -> Path:
         release: Callable[[Chunk], object] | None = None
         chunks: Iterable[Chunk]
@@ -536,16 +541,17 @@ class ContentCache:
                 done=read_prefix(path, start),
                 checksum=checksum,
             )
-        self._install(digest, path, written, evict=not shared)
+        self._install(digest, path, written, evict=evict)
         return self.blob_path(digest)
 
     def put_many(
-        self, blobs: Sequence[tuple[str, bytes]], *, verified: bool = False
+        self, blobs: Sequence[tuple[str, bytes]], *, verified: bool = False, evict: bool = True
     ) -> dict[str, Path]:
         """Store many small blobs ``(digest, bytes)``, each verified, in one transaction.
 
         ``verified``: the caller has just checked every blob's bytes against its digest
         (as ``HttpBackend.read_blobs`` does), so they are not hashed a second time.
+        ``evict`` as for :meth:`put_stream`.
         """
         if not verified:
             for digest, data in blobs:
@@ -596,8 +602,8 @@ class ContentCache:
             for _digest, _hex, tmp, _size in staged[renamed:]:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
-        if self.max_bytes >= 0 and self.total_bytes() > self.max_bytes:
-            self.evict()
+        if evict:
+            self.trim()
         return placed
 
     def put_file(

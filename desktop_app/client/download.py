@@ -94,6 +94,8 @@ class _BlobFetcher:
         sizes: Mapping[str, int],
         found: dict[str, Path],
         on_bytes: Callable[[int], None],
+        *,
+        evict: bool = True,
     ) -> None:
         self._backend = backend
         self._project = project
@@ -101,6 +103,7 @@ class _BlobFetcher:
         self._sizes = sizes
         self._found = found  # digest -> cached path, filled as blobs arrive
         self._on_bytes = on_bytes
+        self._evict = evict  # False: the caller trims the cache once the blobs are placed
         self._checksums: dict[str, str] | None = None  # asked for once, when first needed
         self._checksums_lock = threading.Lock()
 
@@ -144,6 +147,7 @@ class _BlobFetcher:
             copy_to=copy_to,
             checksum=self._checksum(digest),
             shared=shared,
+            evict=self._evict,
         )
 
     def linked(self, digest: str, should_stop: CancelCheck) -> SharedFile:
@@ -168,7 +172,7 @@ class _BlobFetcher:
         # The HTTP backend checks every blob of a batch against its digest as it parses
         # the answer: the cache need not hash them again.
         verified = isinstance(self._backend, HttpBackend)
-        self._found.update(self._cache.put_many(blobs, verified=verified))
+        self._found.update(self._cache.put_many(blobs, verified=verified, evict=self._evict))
         self._on_bytes(sum(self._sizes[digest] for digest in group))
 
     def fetch_all(
@@ -230,7 +234,9 @@ def download_version(
     large = {d for d in once if to_fetch[d] > SMALL_BLOB_BYTES}
     can_link = _can_link(cache.root, root)
     linked, streamed = (large, set()) if can_link else (set(), large)
-    fetcher = _BlobFetcher(backend, project, cache, to_fetch, local, throttle.add)
+    # Nothing fetched is evicted before it is placed, even past the cache's limit: the
+    # cache is trimmed once the files are in place.
+    fetcher = _BlobFetcher(backend, project, cache, to_fetch, local, throttle.add, evict=False)
 
     def fetch_into(digest: str) -> Fetch:
         return lambda out, should_stop: fetcher.large(digest, should_stop, out)
@@ -241,38 +247,31 @@ def download_version(
     def link_to(shared: SharedFile) -> Link:
         return lambda _should_stop: shared
 
-    fetcher.fetch_all(to_fetch.keys() - large, workers, is_cancelled)
-    links = {digest: link_from(digest) for digest in linked}
-    if can_link:  # the small ones fetched just now, recorded as shared in one go
-        for digest, shared in cache.share_many(once - large).items():
-            links[digest] = link_to(shared)
-    new_folders = [folder for folder in (root, *root.parents) if not folder.exists()]
     try:
-        report = materialize(
-            placed,
-            root,
-            local.__getitem__,
-            on_progress=lambda done, _total: None,
-            is_cancelled=is_cancelled,
-            hash_cache=hash_cache,
-            workers=workers,
-            # Fetched into the cache and verified by this call: copied without hashing again.
-            verified=set(to_fetch),
-            fetches={digest: fetch_into(digest) for digest in streamed},
-            links=links,
-        )
-    except BaseException:
-        # A download that failed or was cancelled while placing leaves no empty folders,
-        # as one that fails before placing does not create them.
-        if new_folders:
-            _remove_empty_folders(new_folders[-1])
-        raise
+        fetcher.fetch_all(to_fetch.keys() - large, workers, is_cancelled)
+        links = {digest: link_from(digest) for digest in linked}
+        if can_link:  # the small ones fetched just now, recorded as shared in one go
+            for digest, shared in cache.share_many(once - large).items():
+                links[digest] = link_to(shared)
+        with _no_empty_folders_left(root):
+            report = materialize(
+                placed,
+                root,
+                local.__getitem__,
+                on_progress=lambda done, _total: None,
+                is_cancelled=is_cancelled,
+                hash_cache=hash_cache,
+                workers=workers,
+                # Fetched and verified by this call: copied without hashing again.
+                verified=set(to_fetch),
+                fetches={digest: fetch_into(digest) for digest in streamed},
+                links=links,
+            )
+        # Files that already held the right bytes were skipped; their blobs still go to the
+        # cache, as every fetched blob does.
+        fetcher.fetch_all(large - local.keys(), workers, is_cancelled)
     finally:
-        if linked:
-            cache.trim()  # shared blobs were kept until placed, even past the limit
-    # Files that already held the right bytes were skipped; their blobs still go to the
-    # cache, as every fetched blob does.
-    fetcher.fetch_all(large - local.keys(), workers, is_cancelled)
+        cache.trim()  # what was fetched was kept until placed, even past the limit
     throttle.add(sum(f.size for f in placed))
     throttle.finish()
     return DownloadReport(
@@ -335,6 +334,19 @@ def _can_link(cache_root: Path, target: Path) -> bool:
     if existing is None:
         return False
     return os.stat(cache_root).st_dev == os.stat(existing).st_dev
+
+
+@contextlib.contextmanager
+def _no_empty_folders_left(root: Path) -> Iterator[None]:
+    """A download that fails or is cancelled while placing leaves no empty folders, as one
+    that fails before placing does not create them."""
+    new_folders = [folder for folder in (root, *root.parents) if not folder.exists()]
+    try:
+        yield
+    except BaseException:
+        if new_folders:
+            _remove_empty_folders(new_folders[-1])
+        raise
 
 
 def _remove_empty_folders(top: Path) -> None:

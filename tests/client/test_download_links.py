@@ -220,6 +220,32 @@ def test_a_blob_larger_than_the_cache_limit_is_placed_all_the_same(
         assert cache.path_for(DIGEST) is None
 
 
+@pytest.mark.parametrize("placement", ["linked", "copied"])
+def test_small_files_beyond_the_cache_limit_are_placed_all_the_same(
+    placement: str,
+    http: HttpBackend,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    # 60 small files of 20 KB, a cache of 300 KB: the cache must not evict a file's bytes
+    # before the file is placed (it did, and the download failed: FileNotFoundError).
+    src = tmp_path / "many"
+    src.mkdir()
+    files = {f"f{i:02d}.bin": os.urandom(20_000) for i in range(60)}
+    for name, data in files.items():
+        (src / name).write_bytes(data)
+    manifest, sources = hash_local_files(collect(src), None, workers=2)
+    many = upload_version(http, "proj", "many", "dataset", manifest, sources).version
+    root = tmp_path if placement == "linked" else request.getfixturevalue("other_file_system")
+
+    with ContentCache(root / "cache", max_bytes=300_000) as cache:
+        report = download_version(http, many, tmp_path / "out", cache)
+
+        assert report.written == 60
+        assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == files
+        assert 0 < cache.total_bytes() <= 300_000
+
+
 def test_a_cancelled_download_leaves_no_part_of_the_file_and_resumes(
     http: HttpBackend, version: VersionInfo, cache: ContentCache, tmp_path: Path
 ) -> None:
