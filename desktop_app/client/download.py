@@ -182,6 +182,20 @@ class _BlobFetcher:
         run_parallel(groups, self.group, workers=workers, is_cancelled=is_cancelled)
 
 
+def _local_checksums(
+    backend: Backend, project: str, local: Mapping[str, Path], sizes: Mapping[str, int]
+) -> dict[str, str]:
+    """The store's fast checksums of the large blobs it keeps on this machine: their copies
+    are checked against them instead of against the MD5 (about 2 s a GiB on one core)."""
+    large = sorted(digest for digest in local if sizes[digest] > SMALL_BLOB_BYTES)
+    if not large:
+        return {}
+    try:
+        return backend.blob_checksums(project, large)
+    except NotFoundError:
+        return {}
+
+
 def _cached_or_missing(
     cache: ContentCache, sizes: Mapping[str, int], local: dict[str, Path]
 ) -> dict[str, int]:
@@ -215,6 +229,7 @@ def download_version(
     references = [entry for entry in entries if entry.ref is not None]
     sizes = {entry.digest: entry.size or 0 for entry in entries if entry.ref is None}
     local = backend.local_blob_paths(project, sorted(sizes))
+    checksums = _local_checksums(backend, project, local, sizes)
     to_fetch = _cached_or_missing(cache, sizes, local)
     throttle = Throttle(on_progress, sum(to_fetch.values()) + sum(e.size or 0 for e in entries))
     placed = [FileToPlace(e.path, e.digest, e.size or 0) for e in entries if e.ref is None]
@@ -266,6 +281,7 @@ def download_version(
                 verified=set(to_fetch),
                 fetches={digest: fetch_into(digest) for digest in streamed},
                 links=links,
+                checksums=checksums,
             )
         # Files that already held the right bytes were skipped; their blobs still go to the
         # cache, as every fetched blob does.

@@ -19,7 +19,15 @@ from desktop_app.client.blob_files import BlobFile, CopyTarget, SharedFile
 from desktop_app.client.hash_cache import HashCache, hash_stable_file
 from desktop_app.client.hashing import SERIAL_BELOW, run_grouped
 from desktop_app.client.progress import CancelCheck, ProgressCallback, Throttle, check_cancelled
-from desktop_app.core.digests import CHUNK_SIZE, b64_of, b64_to_hex, md5_b64, md5_for
+from desktop_app.core.digests import (
+    CHUNK_SIZE,
+    Md5Like,
+    b64_of,
+    b64_to_hex,
+    checksum_hasher,
+    md5_b64,
+    md5_for,
+)
 from desktop_app.core.errors import IntegrityError, ValidationError
 from desktop_app.core.paths import check_path_set, validate_entry_path
 
@@ -92,6 +100,7 @@ def materialize(
     verified: Collection[str] = (),
     fetches: Mapping[str, Fetch] | None = None,
     links: Mapping[str, Link] | None = None,
+    checksums: Mapping[str, str] | None = None,
 ) -> MaterializeReport:
     """Write ``files`` under ``target`` from the local copies ``source_for(digest)`` gives.
 
@@ -106,6 +115,8 @@ def materialize(
     ``links`` works the same way for a :data:`Link`: the file becomes a hard link to the
     file it returns (copied from it where the file system cannot link). Where nothing is
     at the destination, the link is made there at once: a link appears whole or not at all.
+    ``checksums`` maps digests to the store's XXH3-128 of their bytes: a large copy is
+    checked against it instead of against the MD5, which costs far more.
     """
     planned = _plan(files)
     target.mkdir(parents=True, exist_ok=True)
@@ -145,7 +156,10 @@ def materialize(
         fetch = fetches.get(file.digest) if fetches else None
         source = source_for(file.digest) if fetch is None else fetch
         trusted = file.digest in verified
-        _write_atomically(f"{folder}/{name}", tmp, file, source, throttle.add, should_stop, trusted)
+        checksum = checksums.get(file.digest) if checksums else None
+        _write_atomically(
+            f"{folder}/{name}", tmp, file, source, throttle.add, should_stop, trusted, checksum
+        )
         return True
 
     sizes = [file.size for _parts, file in planned]
@@ -266,8 +280,10 @@ def _write_atomically(
     on_bytes: Callable[[int], None],
     should_stop: CancelCheck,
     trusted: bool = False,
+    checksum: str | None = None,
 ) -> None:
-    """Write ``tmp`` (a new file beside ``dest``), then rename it to ``dest``."""
+    """Write ``tmp`` (a new file beside ``dest``), then rename it to ``dest``. A copy not
+    ``trusted`` is checked against ``checksum`` (XXH3-128) when given, else the digest."""
     # 0o666 minus the umask: the permissions the user would get from any other copy.
     fd = os.open(tmp, _NEW_FILE, 0o666)
     try:
@@ -286,7 +302,7 @@ def _write_atomically(
                 on_bytes(file.size)
             else:
                 with open(source, "rb") as src, os.fdopen(fd, "wb", closefd=False) as out:
-                    _copy(src, out, file, on_bytes, should_stop, trusted)
+                    _copy(src, out, file, on_bytes, should_stop, trusted, checksum)
             check_cancelled(should_stop, f"writing {file.path!r}")
         finally:
             os.close(fd)
@@ -392,6 +408,7 @@ def _copy(
     on_bytes: Callable[[int], None],
     should_stop: CancelCheck,
     trusted: bool,
+    checksum: str | None,
 ) -> None:
     if _reflink(src, out):
         on_bytes(file.size)
@@ -399,7 +416,7 @@ def _copy(
     elif trusted:
         _copy_checking_size(src, out, file, on_bytes, should_stop)
     else:
-        _copy_verified(src, out, file, on_bytes, should_stop)
+        _copy_verified(src, out, file, on_bytes, should_stop, checksum)
 
 
 def _check_size(fd: int, file: FileToPlace, what: str) -> None:
@@ -470,8 +487,12 @@ def _copy_verified(
     file: FileToPlace,
     on_bytes: Callable[[int], None],
     should_stop: CancelCheck,
+    checksum: str | None,
 ) -> None:
-    with md5_for(file.size) as hasher:
+    hashing: contextlib.AbstractContextManager[Md5Like] = (
+        md5_for(file.size) if checksum is None else contextlib.nullcontext(checksum_hasher())
+    )
+    with hashing as hasher:
         written = 0
         while True:
             check_cancelled(should_stop, f"writing {file.path!r}")
@@ -482,14 +503,17 @@ def _copy_verified(
             hasher.update(chunk)
             written += len(chunk)
             on_bytes(len(chunk))
-        got = b64_of(hasher)
-    if got != file.digest or written != file.size:
-        _raise_mismatch(file, got, written)
+        if checksum is None:
+            expected, got = file.digest, b64_of(hasher)
+        else:
+            expected, got = f"XXH3-128 {checksum}", f"XXH3-128 {hasher.hexdigest()}"
+    if got != expected or written != file.size:
+        _raise_mismatch(file, got, written, expected)
 
 
-def _raise_mismatch(file: FileToPlace, got: str, size: int) -> NoReturn:
+def _raise_mismatch(file: FileToPlace, got: str, size: int, expected: str = "") -> NoReturn:
     raise IntegrityError(
         f"the bytes written for {file.path!r} do not match its digest: expected "
-        f"{file.digest} ({file.size} bytes), got {got} ({size} bytes); the cached "
-        "copy is corrupt, clear the cache and download again"
+        f"{expected or file.digest} ({file.size} bytes), got {got} ({size} bytes); the "
+        "cached copy is corrupt, clear the cache and download again"
     )
