@@ -336,7 +336,9 @@ def _link_atomically(
     made = None
     for target in (dest, tmp) if straight else (tmp,):
         try:
-            os.link(shared.path, target, follow_symlinks=False)
+            # The source is the cache's own file, never a link; follow_symlinks=False
+            # would raise NotImplementedError where link() cannot take it (Windows).
+            os.link(shared.path, target)
         except FileExistsError:
             if target == dest:
                 continue  # something appeared there meanwhile: through a temp file
