@@ -3,13 +3,12 @@ store's XXH3-128 checksum, and a blob damaged on disk is caught all the same."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from md5_counter import md5_bytes_counted
 
 from desktop_app.backends.local import LocalBackend
 from desktop_app.client.content_cache import ContentCache
@@ -53,24 +52,8 @@ def test_a_large_copy_is_checked_against_the_stores_checksum_not_md5(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    hashed: list[int] = []  # bytes fed to any MD5 made during the download
-    real_md5 = hashlib.md5
-
-    class CountingMd5:
-        def __init__(self, data: bytes = b"", **kwargs: Any) -> None:
-            self._hasher = real_md5(data, **kwargs)
-            hashed.append(len(data))
-
-        def update(self, data: Any) -> None:
-            hashed.append(len(memoryview(data).cast("B")))
-            self._hasher.update(data)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._hasher, name)
-
-    monkeypatch.setattr(hashlib, "md5", CountingMd5)
-    download_version(store, version, tmp_path / "out", cache)
-    monkeypatch.undo()
+    with md5_bytes_counted(monkeypatch) as hashed:
+        download_version(store, version, tmp_path / "out", cache)
 
     assert (tmp_path / "out" / "model.bin").read_bytes() == BIG
     assert (tmp_path / "out" / "notes.txt").read_bytes() == b"trained for 3 epochs"

@@ -5,7 +5,6 @@ the cache and to its file in one pass; either way nothing shows up before it is 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import os
 import tempfile
@@ -15,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from md5_counter import md5_bytes_counted
 
 from desktop_app.client.content_cache import ContentCache
 from desktop_app.client.download import download_version
@@ -182,25 +182,8 @@ def test_a_large_blob_is_checked_against_the_stores_checksum(
     backend.checksums = {big_digest: xxh3(BIG)}
     # With the store's checksum at hand no MD5 of the large blob is computed: every MD5
     # hasher made from here on must stay unused (the small file is checked in its batch).
-    hashed: list[int] = []
-    real_md5 = hashlib.md5
-
-    class CountingMd5:
-        def __init__(self, data: bytes = b"", **kwargs: Any) -> None:
-            self._hasher = real_md5(data, **kwargs)
-            hashed.append(len(data))
-
-        def update(self, data: Any) -> None:
-            hashed.append(len(memoryview(data).cast("B")))
-            self._hasher.update(data)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._hasher, name)
-
-    counting_md5 = CountingMd5
-    monkeypatch.setattr(hashlib, "md5", counting_md5)
-    download_version(backend, VERSION, tmp_path / "out", cache)  # type: ignore[arg-type]
-    monkeypatch.undo()
+    with md5_bytes_counted(monkeypatch) as hashed:
+        download_version(backend, VERSION, tmp_path / "out", cache)  # type: ignore[arg-type]
 
     assert (tmp_path / "out" / "big.bin").read_bytes() == BIG
     assert cache.path_for(big_digest) is not None
