@@ -31,6 +31,9 @@ from typing import BinaryIO
 from desktop_app.core.digests import BackgroundMd5, checksum_hasher
 from desktop_app.core.errors import IntegrityError, OffsetMismatchError
 
+Bytes = bytes | memoryview
+"""A blob's bytes: the server passes views into a batch's body rather than copies."""
+
 if sys.platform != "win32":  # POSIX: lock a blob's upload across processes
     import fcntl
 
@@ -180,7 +183,7 @@ class BlobStore:
         return checksum.hexdigest()
 
     def write_many(
-        self, blobs: Sequence[tuple[str, bytes]], *, recorded: Collection[str] = ()
+        self, blobs: Sequence[tuple[str, Bytes]], *, recorded: Collection[str] = ()
     ) -> None:
         """Store small blobs ``(hex digest, bytes)``; all are verified before any is kept.
 
@@ -221,7 +224,7 @@ class BlobStore:
             shutil.rmtree(batch, ignore_errors=True)
 
     def write_pack(
-        self, blobs: Sequence[tuple[str, bytes]], *, verified: bool = False
+        self, blobs: Sequence[tuple[str, Bytes]], *, verified: bool = False
     ) -> tuple[str, dict[str, int]]:
         """Store blobs ``(hex digest, bytes)`` together in a new pack file, synced.
 
@@ -231,7 +234,7 @@ class BlobStore:
         if not verified:
             verify_blobs(blobs)
         offsets: dict[str, int] = {}
-        parts: list[bytes] = []
+        parts: list[Bytes] = []
         position = 0
         for hex_digest, data in blobs:
             if hex_digest not in offsets:
@@ -344,7 +347,7 @@ class BlobStore:
             os.close(fd)
 
 
-def verify_blobs(blobs: Iterable[tuple[str, bytes]]) -> None:
+def verify_blobs(blobs: Iterable[tuple[str, Bytes]]) -> None:
     """Raise ``IntegrityError`` for the first blob whose bytes do not hash to its digest."""
     for hex_digest, data in blobs:
         got = hashlib.md5(data).hexdigest()

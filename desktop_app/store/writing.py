@@ -29,7 +29,7 @@ from desktop_app.store.base import (
     now,
     version_payload,
 )
-from desktop_app.store.blobs import verify_blobs
+from desktop_app.store.blobs import Bytes, verify_blobs
 from desktop_app.store.db import insert_many, insert_new, read_tx, upsert, write_tx
 from desktop_app.store.rows import (
     versions_from_rows,
@@ -199,7 +199,11 @@ class WritingMixin(StoreBase):
         # else partial: the client resumes from upload_offset()
 
     def upload_blobs(self, project: str, blobs: Sequence[tuple[str, bytes]]) -> None:
-        hexed = [(b64_to_hex(digest), data) for digest, data in blobs]
+        self.store_blobs(project, [(b64_to_hex(digest), data) for digest, data in blobs])
+
+    def store_blobs(self, project: str, hexed: Sequence[tuple[str, Bytes]]) -> None:
+        """:meth:`upload_blobs` with hex digests, the bytes in any buffer (the server's
+        views into a batch's body)."""
         project_id: int | None = None
         with read_tx(self.engine) as conn:
             stored = set(self._extents(conn, None, (h for h, _data in hexed)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import re
 import struct
@@ -104,17 +103,22 @@ async def upload_blobs(
 ) -> Response:
     """Many small blobs in one body: frames of (16 raw MD5 bytes, 8-byte size, bytes)."""
     project = need_project(principal, project, Role.WRITE)
-    body = bytearray()
+    chunks: list[bytes] = []
+    received = 0
     async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > config.max_batch_bytes:
+        chunks.append(chunk)
+        received += len(chunk)
+        if received > config.max_batch_bytes:
             raise ApiError(
                 413,
                 "too_large",
                 f"a batch may hold at most {config.max_batch_bytes} bytes; send smaller batches",
             )
-    blobs = parse_frames(bytes(body))
-    await anyio.to_thread.run_sync(store.upload_blobs, project, blobs)
+    # Joined once, parsed and stored in a worker thread: 1,000 frames kept the event loop
+    # busy for milliseconds, and a bytearray grown chunk by chunk copied the body twice.
+    await anyio.to_thread.run_sync(
+        lambda: store.store_blobs(project, parse_frames(b"".join(chunks)))
+    )
     return Response(status_code=204)
 
 
@@ -186,24 +190,29 @@ def _frames(blobs: Iterator[tuple[str, bytes]]) -> Iterator[bytes]:
         yield b"".join(parts)
 
 
-def parse_frames(body: bytes) -> list[tuple[str, bytes]]:
-    """``(base64 digest, bytes)`` of each frame; a malformed body is a clear error."""
+def parse_frames(body: bytes) -> list[tuple[str, memoryview]]:
+    """``(hex digest, bytes)`` of each frame; a malformed body is a clear error.
+
+    The bytes are views into ``body``, not copies (10,000 small files are 40 MB).
+    """
     blobs = []
+    view = memoryview(body)
     position = 0
+    header, unpack = FRAME_HEADER.size, FRAME_HEADER.unpack_from
     while position < len(body):
-        if position + FRAME_HEADER.size > len(body):
+        if position + header > len(body):
             raise ValidationError(
                 f"the batch body ends inside a frame header at byte {position}; each frame is "
                 "16 MD5 bytes, an 8-byte big-endian size, then the bytes"
             )
-        raw_md5, size = FRAME_HEADER.unpack_from(body, position)
-        position += FRAME_HEADER.size
+        raw_md5, size = unpack(body, position)
+        position += header
         if position + size > len(body):
             raise ValidationError(
                 f"a frame announces {size} bytes but the body has only {len(body) - position} "
                 "left; check the sizes"
             )
-        blobs.append((base64.b64encode(raw_md5).decode("ascii"), body[position : position + size]))
+        blobs.append((raw_md5.hex(), view[position : position + size]))
         position += size
     if not blobs:
         raise ValidationError("the batch is empty; send at least one frame")
