@@ -48,7 +48,7 @@ def serve(args: argparse.Namespace, out: Output) -> int:
     try:  # FastAPI and uvicorn come with the server extra
         import uvicorn
 
-        from desktop_app.server.app import create_app
+        from desktop_app.server.app import create_app, freeze_startup_objects
     except ImportError as exc:
         raise _server_extra_missing(exc) from exc
     scheme = "https" if config.tls_cert else "http"
@@ -75,8 +75,10 @@ def serve(args: argparse.Namespace, out: Output) -> int:
             **tls,  # type: ignore[arg-type]
         )
     else:
+        app = create_app(config)
+        freeze_startup_objects()
         uvicorn.run(
-            create_app(config),
+            app,
             host=config.host,
             port=config.port,
             log_level="info",

@@ -103,6 +103,7 @@ class Manifest:
             DEFAULT_POLICY_CONFIG if storage_policy_config is None else storage_policy_config
         )
         self._entries: dict[str, ManifestEntry] = {}
+        self._set_checked = False  # the path set passed validate() and has not changed since
         for entry in entries:
             self.add(entry)
 
@@ -152,17 +153,26 @@ class Manifest:
                 "another name"
             )
         self._entries[path] = entry
+        self._set_checked = False
         return entry
 
     def remove(self, path: str) -> ManifestEntry:
         try:
-            return self._entries.pop(path)
+            entry = self._entries.pop(path)
         except KeyError:
             raise ValidationError(f"the version has no file at {path!r}") from None
+        self._set_checked = False
+        return entry
 
     def validate(self) -> None:
-        """Check the set of paths as a whole (case and NFC collisions, file/folder clashes)."""
-        check_path_set(self._entries)
+        """Check the set of paths as a whole (case and NFC collisions, file/folder clashes).
+
+        Once passed, it is not checked again until an entry is added or removed (the
+        server's draft loads a manifest, then the store checks it again).
+        """
+        if not self._set_checked:
+            check_path_set(self._entries)
+            self._set_checked = True
 
     # -- digests and sizes ---------------------------------------------------------------
     def digest(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -108,4 +109,18 @@ class RefuseKeysInUrls:
 
 def app_from_env() -> FastAPI:
     """Factory for uvicorn worker processes (``--workers``): config from the environment."""
-    return create_app(ServerConfig.from_env())
+    app = create_app(ServerConfig.from_env())
+    freeze_startup_objects()
+    return app
+
+
+def freeze_startup_objects() -> None:
+    """Leave the objects made at start-up (modules, the app, SQLAlchemy's tables) out of
+    every later garbage collection, in a server process once its app is built.
+
+    A draft of 10,000 files makes tens of thousands of objects, and the collections they
+    set off each walked all of those: 12 ms of a 19 ms manifest load, 6 ms of its JSON.
+    Not for processes that build many apps (tests): frozen objects are never collected.
+    """
+    gc.collect()
+    gc.freeze()

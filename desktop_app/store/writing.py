@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -206,16 +206,18 @@ class WritingMixin(StoreBase):
         views into a batch's body)."""
         project_id: int | None = None
         with read_tx(self.engine) as conn:
-            stored = set(self._extents(conn, None, (h for h, _data in hexed)))
+            stored = self._stored_blobs(conn, (h for h, _data in hexed))
             with contextlib.suppress(NotFoundError):
                 project_id = self._project_id(conn, project)
         if project_id is None:  # a batch sent before the project's first draft creates it
             with write_tx(self.engine, durable=False) as conn:
                 project_id = self._ensure_project(conn, project)
-        sizes = {h: len(data) for h, data in hexed}
+        # Blobs the store holds already need only the project's grant, not their rows again.
+        sizes = {h: len(data) for h, data in hexed if h not in stored}
+        held = {h for h, _data in hexed if h in stored}
         if not self.pack_small_blobs:
             self.blobs.write_many(hexed, recorded=stored)
-            self._record_blobs(project_id, sizes)
+            self._record_blobs(project_id, sizes, also_grant=held)
             return
         verify_blobs(hexed)  # also those already stored: wrong bytes are an error either way
         fresh = [(h, data) for h, data in hexed if h not in stored]
@@ -223,7 +225,7 @@ class WritingMixin(StoreBase):
         if fresh:
             pack, offsets = self.blobs.write_pack(fresh, verified=True)
             packed = {h: (pack, offset) for h, offset in offsets.items()}
-        self._record_blobs(project_id, sizes, packed)
+        self._record_blobs(project_id, sizes, packed, also_grant=held)
 
     def _record_blobs(
         self,
@@ -232,9 +234,11 @@ class WritingMixin(StoreBase):
         packed: Mapping[str, tuple[str, int]] | None = None,
         *,
         checksums: Mapping[str, str] | None = None,
+        also_grant: Collection[str] = (),
     ) -> None:
         """Note stored blobs (where packed ones lie, the checksums of those uploaded on
-        their own) and let the project read them.
+        their own) and let the project read them, and those in ``also_grant`` (blobs the
+        store already holds).
 
         Not durable on its own: a grant lost in a power cut only means the blob is sent
         again, and the commit that relies on it is durable, which flushes it as well.
@@ -257,7 +261,7 @@ class WritingMixin(StoreBase):
                     [{"digest": d, "xxh3": c} for d, c in sorted(checksums.items())],
                     key="digest",
                 )
-            self._grant_blobs(conn, project_id, sizes)
+            self._grant_blobs(conn, project_id, [*sizes, *also_grant])
 
     def commit(self, version_id: str) -> VersionInfo:
         with write_tx(self.engine) as conn:

@@ -378,3 +378,17 @@ def test_load_error_names_the_file(tmp_path: Path) -> None:
 def test_load_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         Manifest.load(tmp_path / "missing.json")
+
+
+def test_a_checked_path_set_is_checked_again_after_a_change() -> None:
+    """validate() skips a path set it has passed, but not once an entry was added."""
+    manifest = Manifest([ManifestEntry("data/a.txt", md5_b64(b"a"), 1)])
+    manifest.validate()
+    manifest.add(ManifestEntry("DATA/A.txt", md5_b64(b"b"), 1))
+    with pytest.raises(ValidationError, match="differ only in case"):
+        manifest.validate()
+    manifest.remove("DATA/A.txt")
+    manifest.validate()
+    manifest.add(ManifestEntry("data/a.txt/inner", md5_b64(b"c"), 1))
+    with pytest.raises(ValidationError, match="needs a folder"):
+        manifest.validate()

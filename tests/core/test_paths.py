@@ -7,9 +7,10 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from desktop_app.core import paths as paths_module
 from desktop_app.core.errors import ValidationError
 from desktop_app.core.names import quoted
 from desktop_app.core.paths import check_path_set, safe_join, validate_entry_path
@@ -210,6 +211,71 @@ def test_accepted_paths_are_nfc_and_have_no_bad_segment(path: str) -> None:
         assert not any(char in segment for char in '<>:"|?*')
         assert not segment.endswith((".", " "))
         assert all(unicodedata.category(char) not in ("Cc", "Cf", "Zl", "Zp") for char in segment)
+
+
+# Paths built of the pieces where the quick check of plain paths and the full rules could
+# part ways: dots, spaces, empty segments, device names, and characters that are refused.
+_EDGE_PIECES = st.sampled_from(
+    [
+        *("a", "X", "0", "_", "-", ".", "..", " ", ".txt"),
+        *("con", "NUL", "Aux", "prn", "com1", "LPT9", "conf"),
+        *("é", ":", "\\", "\x00", "*"),
+    ]
+)
+_EDGE_SEGMENTS = st.lists(_EDGE_PIECES, max_size=4).map("".join)
+
+
+@given(
+    st.one_of(
+        st.lists(_EDGE_SEGMENTS, min_size=1, max_size=4).map("/".join),
+        st.builds(
+            lambda n, tail: "x" * n + tail,
+            st.integers(250, 260),
+            st.sampled_from(["", ".", "/y", "/"]),
+        ),
+    )
+)
+@settings(max_examples=500)
+@example("NUL")
+@example("nul.txt")
+@example("a/COM1.tar")
+@example("lpt9")
+@example("Aux")
+@example("prn.x")
+@example("con")
+@example("a.")
+@example("a/b.")
+@example("a ")
+@example("a/./b")
+@example("a/../b")
+@example(".git")
+@example("a//b")
+@example("a/")
+@example("x" * 255)
+@example("x" * 256)
+@example("a/" + "y" * 255 + "/b")
+@example("-x_0.1")
+def test_the_quick_check_of_plain_paths_agrees_with_the_full_rules(path: str) -> None:
+    """validate_entry_path accepts plain ASCII paths by one regex; the full rules
+    (``_validate_entry_path``, uncached here) must give the same answer on each."""
+    full = paths_module._validate_entry_path.__wrapped__
+    try:
+        expected: str | None = full(path)
+    except ValidationError:
+        expected = None
+    try:
+        got: str | None = validate_entry_path(path)
+    except ValidationError:
+        got = None
+    assert got == expected
+
+
+def test_plain_paths_take_the_quick_check() -> None:
+    """The paths of a folder walk of plain names never reach the full rules."""
+    before = paths_module._validate_entry_path.cache_info().misses
+    for index in range(50):
+        validate_entry_path(f"quick-{index}/Sample_{index:05d}.tar.gz")
+    assert paths_module._validate_entry_path.cache_info().misses == before
 
 
 @given(st.text(st.characters(codec="utf-8"), max_size=30))
