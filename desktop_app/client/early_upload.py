@@ -67,8 +67,11 @@ class EarlySender:
         batch_bytes: int = BATCH_BYTES,
         pending_bytes: int = PENDING_BYTES,
         new_project: bool = False,
+        new_artifact: bool = False,
     ) -> None:
         self._backend = backend
+        # The artifact did not exist when the put began: no latest version to compare with.
+        self.new_artifact = new_artifact or new_project
         self._ask_first = not new_project  # a project that did not exist holds nothing
         self._project = project
         self._is_cancelled = is_cancelled
@@ -239,4 +242,5 @@ def early_sender_for(
         batch_files=BATCH_FILES,
         batch_bytes=BATCH_BYTES,
         new_project=new_project,
+        new_artifact=latest is None,
     )

@@ -16,6 +16,7 @@ from desktop_app.client.credentials import load_key
 from desktop_app.client.download import DownloadReport, download_version, version_entries
 from desktop_app.client.early_upload import early_sender_for
 from desktop_app.client.files import LocalFile, collect
+from desktop_app.client.gc_pause import paused_gc
 from desktop_app.client.hash_cache import HashCache
 from desktop_app.client.paths import AppPaths
 from desktop_app.client.progress import CancelCheck, ProgressCallback
@@ -121,6 +122,38 @@ class Client:
         is_cancelled: CancelCheck | None = None,
     ) -> UploadResult:
         """Hash ``local`` (a file, a folder or prepared files) and log it as a new version."""
+        with paused_gc():  # see gc_pause: thousands of files make no cycles worth a walk
+            return self._put(
+                local,
+                project,
+                name,
+                type_,
+                description=description,
+                metadata=metadata,
+                aliases=aliases,
+                tags=tags,
+                run_id=run_id,
+                on_hash_progress=on_hash_progress,
+                on_progress=on_progress,
+                is_cancelled=is_cancelled,
+            )
+
+    def _put(
+        self,
+        local: Path | Sequence[LocalFile],
+        project: str,
+        name: str,
+        type_: str,
+        *,
+        description: str | None,
+        metadata: Mapping[str, Any] | None,
+        aliases: Sequence[str],
+        tags: Sequence[str],
+        run_id: str | None,
+        on_hash_progress: ProgressCallback | None,
+        on_progress: ProgressCallback | None,
+        is_cancelled: CancelCheck | None,
+    ) -> UploadResult:
         files = collect(local) if isinstance(local, Path) else list(local)
         if not files:
             raise ValidationError(f"{local} holds no files; a version needs at least one file")

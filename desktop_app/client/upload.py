@@ -141,7 +141,14 @@ def upload_version(
             commit=True,  # at once when every blob is there already
         )
 
-    same = None if run_id is not None else _latest_if_same(backend, project, name, type_, manifest)
+    # Where the artifact did not exist moments ago, asking again costs a round trip for
+    # nothing: should an equal version have been logged since, the draft reports it.
+    new = early is not None and early.new_artifact
+    same = (
+        None
+        if run_id is not None or new
+        else _latest_if_same(backend, project, name, type_, manifest)
+    )
     draft = _draft(same)  # on an error, the caller's ``with early`` stops the early batches
     # The draft overlapped the early batches still in flight; they are done now.
     sent = early.finish() if early is not None else NOTHING_EARLY

@@ -20,6 +20,7 @@ from live_server import run_live_server
 from desktop_app.backends.http import HttpBackend
 from desktop_app.backends.local import LocalBackend
 from desktop_app.backends.protocol import Backend
+from desktop_app.client import session as session_module
 from desktop_app.client.early_upload import EarlySender, early_sender_for
 from desktop_app.client.paths import AppPaths
 from desktop_app.client.session import Client
@@ -399,3 +400,43 @@ def test_into_a_new_project_batches_go_without_asking_and_into_an_old_one_they_a
     assert "missing_blobs" in recording.names()  # the project exists: it may hold some
     assert sorted(recording.sent) == sorted(md5_b64(data) for data in second.values())
     assert _stored(recording.backend, result.version.id) == second
+
+
+def test_a_new_artifact_is_looked_up_once_and_an_existing_one_twice(
+    recording: Recording, tmp_path: Path
+) -> None:
+    """The early sender learns the artifact is new; the put does not ask again before its
+    draft. For an artifact that exists, the put compares with its latest version."""
+    _folder(tmp_path / "data", 12)
+    with _client(tmp_path, recording) as client:
+        client.put(tmp_path / "data", "team", "set", "dataset")
+        assert recording.names().count("resolve") == 1
+        (tmp_path / "data" / "part-0" / "f000.bin").write_bytes(b"changed")
+        recording.calls.clear()
+        client.put(tmp_path / "data", "team", "set", "dataset")
+        assert recording.names().count("resolve") == 2
+
+
+def test_an_equal_version_logged_while_a_new_artifact_was_hashed_is_reported_unchanged(
+    recording: Recording, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The put does not look the artifact up again; its draft finds the equal version."""
+    _folder(tmp_path / "data", 12)
+    real = early_sender_for
+
+    def looked_up_earlier(*args: Any, **kwargs: Any) -> EarlySender | None:
+        sender = real(*args, **kwargs)
+        if sender is not None:
+            sender.new_artifact = True  # as if asked before the other client logged it
+        return sender
+
+    with _client(tmp_path, recording, "home-a") as first:
+        logged = first.put(tmp_path / "data", "team", "set", "dataset")
+    monkeypatch.setattr(session_module, "early_sender_for", looked_up_earlier)
+    with _client(tmp_path, recording, "home-b") as second:
+        again = second.put(tmp_path / "data", "team", "set", "dataset")
+
+    assert "resolve" in recording.names()  # the sender's own look-up, and only that one
+    assert again.unchanged
+    assert again.version.id == logged.version.id
+    assert again.version.version == "v0"
