@@ -18,6 +18,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+# A put of fewer files keeps the collector running: it makes few objects, and may take
+# minutes (a few large files), while a window in the same process goes on making cycles.
+PAUSE_GC_FROM_FILES = 1000
+
 _lock = threading.Lock()
 _paused = 0  # transfers inside paused_gc() now
 

@@ -16,7 +16,7 @@ from desktop_app.client.credentials import load_key
 from desktop_app.client.download import DownloadReport, download_version, version_entries
 from desktop_app.client.early_upload import early_sender_for
 from desktop_app.client.files import LocalFile, collect
-from desktop_app.client.gc_pause import paused_gc
+from desktop_app.client.gc_pause import PAUSE_GC_FROM_FILES, paused_gc
 from desktop_app.client.hash_cache import HashCache
 from desktop_app.client.paths import AppPaths
 from desktop_app.client.progress import CancelCheck, ProgressCallback
@@ -122,8 +122,13 @@ class Client:
         is_cancelled: CancelCheck | None = None,
     ) -> UploadResult:
         """Hash ``local`` (a file, a folder or prepared files) and log it as a new version."""
-        with paused_gc():  # see gc_pause: thousands of files make no cycles worth a walk
-            return self._put(
+        with contextlib.ExitStack() as pause:
+            pause.enter_context(paused_gc())  # see gc_pause: files make no cycles worth a walk
+            files = collect(local) if isinstance(local, Path) else list(local)
+            if len(files) < PAUSE_GC_FROM_FILES:
+                pause.close()  # few files make few objects, and a large one takes long
+            return self._put_files(
+                files,
                 local,
                 project,
                 name,
@@ -138,8 +143,9 @@ class Client:
                 is_cancelled=is_cancelled,
             )
 
-    def _put(
+    def _put_files(
         self,
+        files: list[LocalFile],
         local: Path | Sequence[LocalFile],
         project: str,
         name: str,
@@ -154,7 +160,6 @@ class Client:
         on_progress: ProgressCallback | None,
         is_cancelled: CancelCheck | None,
     ) -> UploadResult:
-        files = collect(local) if isinstance(local, Path) else list(local)
         if not files:
             raise ValidationError(f"{local} holds no files; a version needs at least one file")
         # Small files go to the backend as they are hashed (see early_upload); those that
