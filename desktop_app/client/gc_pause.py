@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 # A put of fewer files keeps the collector running: it makes few objects, and may take
 # minutes (a few large files), while a window in the same process goes on making cycles.
@@ -26,22 +24,39 @@ _lock = threading.Lock()
 _paused = 0  # transfers inside paused_gc() now
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection until the last transfer inside this one ends."""
-    global _paused
-    with _lock:
-        if _paused == 0 and not gc.isenabled():
-            owner = False  # the program turned it off itself: leave it so
-        else:
-            owner = True
+def paused_gc() -> GcPause:
+    """A pause of the collector for ``with``: see :class:`GcPause`."""
+    return GcPause()
+
+
+class GcPause:
+    """No cyclic garbage collection until the last transfer inside one ends.
+
+    ``release()`` ends this one's pause early (a caller that found only a few files).
+    """
+
+    def __init__(self) -> None:
+        self._owner = False
+
+    def __enter__(self) -> GcPause:
+        global _paused
+        with _lock:
+            if _paused == 0 and not gc.isenabled():
+                return self  # the program turned it off itself: leave it so
+            self._owner = True
             _paused += 1
             gc.disable()
-    try:
-        yield
-    finally:
-        if owner:
-            with _lock:
-                _paused -= 1
-                if _paused == 0:
-                    gc.enable()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        global _paused
+        with _lock:
+            if not self._owner:
+                return
+            self._owner = False
+            _paused -= 1
+            if _paused == 0:
+                gc.enable()

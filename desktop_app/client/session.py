@@ -122,11 +122,10 @@ class Client:
         is_cancelled: CancelCheck | None = None,
     ) -> UploadResult:
         """Hash ``local`` (a file, a folder or prepared files) and log it as a new version."""
-        with contextlib.ExitStack() as pause:
-            pause.enter_context(paused_gc())  # see gc_pause: files make no cycles worth a walk
+        with paused_gc() as pause:  # see gc_pause: files make no cycles worth a walk
             files = collect(local) if isinstance(local, Path) else list(local)
             if len(files) < PAUSE_GC_FROM_FILES:
-                pause.close()  # few files make few objects, and a large one takes long
+                pause.release()  # few files make few objects, and a large one takes long
             return self._put_files(
                 files,
                 local,

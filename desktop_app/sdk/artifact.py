@@ -10,6 +10,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from desktop_app.client.download import version_entries
 from desktop_app.client.files import LocalFile, collect
+from desktop_app.client.gc_pause import PAUSE_GC_FROM_FILES, paused_gc
 from desktop_app.client.references import reference_entries
 from desktop_app.client.session import Client
 from desktop_app.client.upload import Source, upload_version
@@ -210,7 +211,11 @@ class Artifact:
         path = Path(local_path)
         if not path.is_dir():
             raise ValidationError(f"{path} is not a folder; add_file() adds single files")
-        self._add_local(collect(path, name), overwrite=merge)
+        with paused_gc() as pause:  # a training process's heap is large: see gc_pause
+            files = collect(path, name)
+            if len(files) < PAUSE_GC_FROM_FILES:
+                pause.release()
+            self._add_local(files, overwrite=merge)
 
     def _add_local(self, files: Sequence[LocalFile], *, overwrite: bool) -> list[ManifestEntry]:
         client = _context.get_client()

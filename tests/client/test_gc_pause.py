@@ -36,6 +36,17 @@ def test_an_error_inside_still_turns_it_on_again() -> None:
     assert gc.isenabled()
 
 
+def test_release_ends_the_pause_early_and_once() -> None:
+    with paused_gc() as pause:
+        with paused_gc() as inner:
+            inner.release()
+            inner.release()  # a second release must not end the outer pause
+            assert not gc.isenabled()
+        pause.release()
+        assert gc.isenabled()
+    assert gc.isenabled()
+
+
 def test_overlapping_pauses_turn_it_on_when_the_last_one_ends() -> None:
     """Two transfers on two threads: the first to end must not turn it on under the other."""
     first_inside, second_inside, first_done = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import http.server
 import threading
@@ -54,6 +55,35 @@ def test_add_file_returns_the_entry(run: wandb.Run, tmp_path: Path) -> None:
     assert named.path == "sub/renamed.bin"
     assert named.digest == entry.digest
     assert [e.path for e in artifact.files()] == ["data.bin", "sub/renamed.bin"]
+
+
+def test_add_dir_of_many_files_hashes_them_with_the_collector_paused(
+    run: wandb.Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A training process's heap is large: add_dir of 1,000 files or more hashes them with
+    the cyclic collector paused (see client/gc_pause), a smaller folder with it running;
+    either way it runs again afterwards."""
+    from desktop_app.client import upload
+    from desktop_app.client.gc_pause import PAUSE_GC_FROM_FILES
+
+    real = upload.hash_local_files
+    seen: list[bool] = []
+
+    def noting(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(upload, "hash_local_files", noting)
+    for count in (PAUSE_GC_FROM_FILES - 1, PAUSE_GC_FROM_FILES):
+        folder = tmp_path / f"files-{count}"
+        folder.mkdir()
+        for index in range(count):
+            (folder / f"{index:04d}.txt").write_bytes(b"%d" % index)
+        artifact = wandb.Artifact(f"many-{count}", type="dataset")
+        artifact.add_dir(folder)
+        assert len(artifact.files()) == count
+    assert seen == [True, False]
+    assert gc.isenabled()
 
 
 def test_add_dir_nested_with_prefix(run: wandb.Run, tmp_path: Path) -> None:
