@@ -1,7 +1,7 @@
 """Pausing Python's cyclic garbage collector while a transfer builds many objects.
 
-A put or get of 10,000 files makes hundreds of thousands of objects that live until it
-ends (file records, manifest entries, digests). The collector counts them as they are
+A put of 10,000 files makes hundreds of thousands of objects that live until it ends
+(file records, manifest entries, digests). The collector counts them as they are
 made and, every so often, walks every object in the process: in the benchmark's process
 13 full collections during 11 puts took a second in all. In a training script the heap
 is larger still. None of those objects form cycles, so nothing is gained by walking them.

@@ -126,88 +126,55 @@ class Client:
             files = collect(local) if isinstance(local, Path) else list(local)
             if len(files) < PAUSE_GC_FROM_FILES:
                 pause.release()  # few files make few objects, and a large one takes long
-            return self._put_files(
-                files,
-                local,
-                project,
-                name,
-                type_,
-                description=description,
-                metadata=metadata,
-                aliases=aliases,
-                tags=tags,
-                run_id=run_id,
-                on_hash_progress=on_hash_progress,
-                on_progress=on_progress,
-                is_cancelled=is_cancelled,
-            )
-
-    def _put_files(
-        self,
-        files: list[LocalFile],
-        local: Path | Sequence[LocalFile],
-        project: str,
-        name: str,
-        type_: str,
-        *,
-        description: str | None,
-        metadata: Mapping[str, Any] | None,
-        aliases: Sequence[str],
-        tags: Sequence[str],
-        run_id: str | None,
-        on_hash_progress: ProgressCallback | None,
-        on_progress: ProgressCallback | None,
-        is_cancelled: CancelCheck | None,
-    ) -> UploadResult:
-        if not files:
-            raise ValidationError(f"{local} holds no files; a version needs at least one file")
-        # Small files go to the backend as they are hashed (see early_upload); those that
-        # do not are kept as read, and sent after the draft without a second read.
-        early = early_sender_for(
-            self.backend,
-            project,
-            name,
-            type_,
-            (f.entry_path for f in files),
-            description=description,
-            metadata=metadata,
-            aliases=aliases,
-            tags=tags,
-            run_id=run_id,
-            workers=self.settings.transfer_workers,
-            is_cancelled=is_cancelled,
-        )
-        contents: dict[str, bytes] = {}
-        with early or contextlib.nullcontext():
-            manifest, sources = hash_local_files(
-                files,
-                self.hash_cache,
-                workers=self.settings.hash_workers,
-                on_progress=on_hash_progress,
-                is_cancelled=is_cancelled,
-                contents=contents,
-                early=early,
-            )
-            if early is not None:
-                early.flush()
-            return upload_version(
+            if not files:
+                raise ValidationError(f"{local} holds no files; a version needs at least one file")
+            # Small files go to the backend as they are hashed (see early_upload); those
+            # that do not are kept as read, and sent after the draft without a second read.
+            early = early_sender_for(
                 self.backend,
                 project,
                 name,
                 type_,
-                manifest,
-                sources,
+                (f.entry_path for f in files),
                 description=description,
                 metadata=metadata,
                 aliases=aliases,
                 tags=tags,
                 run_id=run_id,
                 workers=self.settings.transfer_workers,
-                on_progress=on_progress,
-                contents=contents,
-                early=early,
                 is_cancelled=is_cancelled,
             )
+            contents: dict[str, bytes] = {}
+            with early or contextlib.nullcontext():
+                manifest, sources = hash_local_files(
+                    files,
+                    self.hash_cache,
+                    workers=self.settings.hash_workers,
+                    on_progress=on_hash_progress,
+                    is_cancelled=is_cancelled,
+                    contents=contents,
+                    early=early,
+                )
+                if early is not None:
+                    early.flush()
+                return upload_version(
+                    self.backend,
+                    project,
+                    name,
+                    type_,
+                    manifest,
+                    sources,
+                    description=description,
+                    metadata=metadata,
+                    aliases=aliases,
+                    tags=tags,
+                    run_id=run_id,
+                    workers=self.settings.transfer_workers,
+                    on_progress=on_progress,
+                    contents=contents,
+                    early=early,
+                    is_cancelled=is_cancelled,
+                )
 
     # -- download ------------------------------------------------------------------------
     def get(

@@ -81,7 +81,7 @@ def _check_segment(path: str, segment: str) -> None:
 # ASCII letters, digits, ``_-.``, no leading or trailing dot, no space, no name that
 # could be a Windows device (any segment starting with con, prn, aux, nul, com or lpt
 # goes the long way), at most 255 characters a segment. One match instead of the full
-# check: 10,000 such paths cost a server's draft 18 ms, now 2 ms.
+# check: 10,000 such paths cost a server's draft 18 ms, now under 3 ms.
 _PLAIN_SEGMENT = r"(?!(?i:con|prn|aux|nul|com|lpt))[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,254}(?<!\.)"
 _PLAIN_PATH_RE = re.compile(rf"{_PLAIN_SEGMENT}(?:/{_PLAIN_SEGMENT})*")
 

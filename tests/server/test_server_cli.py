@@ -314,3 +314,23 @@ def test_gc_frees_a_deleted_versions_files_while_the_server_runs(tmp_path: Path)
         assert left.stat().st_size == sum(len(d) for d in kept.values())
         for content in kept.values():
             assert b"".join(backend.read_blob("team/p", md5_b64(content))) == content
+
+
+def test_a_worker_process_freezes_its_start_up_objects(tmp_path: Path) -> None:
+    """A server process's app factory leaves what it built out of later collections (in a
+    process of its own: frozen objects are never collected, so not in this one)."""
+    script = (
+        "import gc\n"
+        "from desktop_app.server.app import app_from_env\n"
+        "before = gc.get_freeze_count()\n"
+        "app_from_env()\n"
+        "print(before, gc.get_freeze_count())\n"
+    )
+    env = {**os.environ, "ARTIFACT_DESK_SERVER_DATA": str(tmp_path / "srv")}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    before, after = map(int, done.stdout.split())
+    assert before == 0
+    assert after > 10_000  # modules, FastAPI's routes, SQLAlchemy's tables
