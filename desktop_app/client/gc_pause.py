@@ -32,7 +32,8 @@ def paused_gc() -> GcPause:
 class GcPause:
     """No cyclic garbage collection until the last transfer inside one ends.
 
-    ``release()`` ends this one's pause early (a caller that found only a few files).
+    ``only_for(files)`` ends it at once for a transfer of few files; ``release()`` ends it
+    early whatever the reason.
     """
 
     def __init__(self) -> None:
@@ -50,6 +51,11 @@ class GcPause:
 
     def __exit__(self, *exc_info: object) -> None:
         self.release()
+
+    def only_for(self, files: int) -> None:
+        """Keep the pause only for a transfer of ``files`` files or more."""
+        if files < PAUSE_GC_FROM_FILES:
+            self.release()
 
     def release(self) -> None:
         global _paused

@@ -16,7 +16,7 @@ from desktop_app.client.credentials import load_key
 from desktop_app.client.download import DownloadReport, download_version, version_entries
 from desktop_app.client.early_upload import early_sender_for
 from desktop_app.client.files import LocalFile, collect
-from desktop_app.client.gc_pause import PAUSE_GC_FROM_FILES, paused_gc
+from desktop_app.client.gc_pause import paused_gc
 from desktop_app.client.hash_cache import HashCache
 from desktop_app.client.paths import AppPaths
 from desktop_app.client.progress import CancelCheck, ProgressCallback
@@ -124,8 +124,7 @@ class Client:
         """Hash ``local`` (a file, a folder or prepared files) and log it as a new version."""
         with paused_gc() as pause:  # see gc_pause: files make no cycles worth a walk
             files = collect(local) if isinstance(local, Path) else list(local)
-            if len(files) < PAUSE_GC_FROM_FILES:
-                pause.release()  # few files make few objects, and a large one takes long
+            pause.only_for(len(files))  # few files make few objects; large ones take long
             if not files:
                 raise ValidationError(f"{local} holds no files; a version needs at least one file")
             # Small files go to the backend as they are hashed (see early_upload); those
@@ -187,17 +186,19 @@ class Client:
         is_cancelled: CancelCheck | None = None,
     ) -> DownloadReport:
         """Place the version's files under ``root`` (default ``./artifacts/<name>:vN``)."""
-        return download_version(
-            self.backend,
-            version,
-            root if root is not None else default_download_root(version),
-            self.content_cache,
-            path_prefix=path_prefix,
-            hash_cache=self.hash_cache,
-            workers=self.settings.transfer_workers,
-            on_progress=on_progress,
-            is_cancelled=is_cancelled,
-        )
+        with paused_gc() as pause:  # many files make many objects, as for put
+            pause.only_for(version.file_count if path_prefix is None else 0)
+            return download_version(
+                self.backend,
+                version,
+                root if root is not None else default_download_root(version),
+                self.content_cache,
+                path_prefix=path_prefix,
+                hash_cache=self.hash_cache,
+                workers=self.settings.transfer_workers,
+                on_progress=on_progress,
+                is_cancelled=is_cancelled,
+            )
 
     # -- verify --------------------------------------------------------------------------
     def verify(self, version: VersionInfo, root: Path) -> list[VerifyProblem]:

@@ -10,7 +10,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from desktop_app.client.download import version_entries
 from desktop_app.client.files import LocalFile, collect
-from desktop_app.client.gc_pause import PAUSE_GC_FROM_FILES, paused_gc
+from desktop_app.client.gc_pause import paused_gc
 from desktop_app.client.references import reference_entries
 from desktop_app.client.session import Client
 from desktop_app.client.upload import Source, upload_version
@@ -213,8 +213,7 @@ class Artifact:
             raise ValidationError(f"{path} is not a folder; add_file() adds single files")
         with paused_gc() as pause:  # a training process's heap is large: see gc_pause
             files = collect(path, name)
-            if len(files) < PAUSE_GC_FROM_FILES:
-                pause.release()
+            pause.only_for(len(files))
             self._add_local(files, overwrite=merge)
 
     def _add_local(self, files: Sequence[LocalFile], *, overwrite: bool) -> list[ManifestEntry]:

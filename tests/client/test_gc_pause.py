@@ -145,3 +145,31 @@ def test_a_put_runs_without_collections_and_leaves_the_collector_on(tmp_path: Pa
     # At most the one collection that the first allocation after the pause sets off.
     assert len(inside) <= 1
     assert gc.isenabled()
+
+
+def test_a_get_of_many_files_pauses_it_and_of_a_few_or_a_part_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desktop_app.client import session
+    from desktop_app.client.download import download_version as real
+
+    seen: list[bool] = []
+
+    def noting(*args: object, **kwargs: object) -> object:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(session, "download_version", noting)
+    backend = LocalBackend(tmp_path / "store")
+    try:
+        with _client(tmp_path, backend) as client:
+            many = client.put(_files(tmp_path / "many", PAUSE_GC_FROM_FILES), "team", "m", "d")
+            few = client.put(_files(tmp_path / "few", 3), "team", "f", "d")
+            client.get(many.version, tmp_path / "out-many")
+            client.get(few.version, tmp_path / "out-few")
+            client.get(many.version, tmp_path / "out-part", path_prefix="f0001.bin")
+    finally:
+        backend.close()
+    assert seen == [False, True, True]
+    assert len(list((tmp_path / "out-many").iterdir())) == PAUSE_GC_FROM_FILES
+    assert gc.isenabled()
