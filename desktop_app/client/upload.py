@@ -159,7 +159,8 @@ def upload_version(
                 version = backend.add_alias(version.id, alias)
         return UploadResult(version, True, sent.files, sent.bytes)
     if draft.committed:
-        Throttle(on_progress, sent.bytes).finish()
+        if on_progress is not None:  # everything went early: all of it is done
+            on_progress(sent.bytes, sent.bytes)
         return UploadResult(draft.version, False, sent.files, sent.bytes)
     sizes = {e.digest: e.size or 0 for e in manifest if e.ref is None}
     # Blobs an early batch delivered while the draft was checked count as missing there.

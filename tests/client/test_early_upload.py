@@ -33,7 +33,7 @@ from desktop_app.core.errors import (
     NotFoundError,
     ValidationError,
 )
-from desktop_app.core.records import VersionState
+from desktop_app.core.records import DraftResult, VersionState
 
 
 class Recording:
@@ -440,3 +440,30 @@ def test_an_equal_version_logged_while_a_new_artifact_was_hashed_is_reported_unc
     assert again.unchanged
     assert again.version.id == logged.version.id
     assert again.version.version == "v0"
+
+
+def test_the_last_progress_of_a_put_sent_early_is_every_byte_sent(
+    recording: Recording, tmp_path: Path
+) -> None:
+    """Whether the draft committed at once or the commit came after, the caller last hears
+    that every byte sent is done (a window's progress bar ends full)."""
+    contents = _folder(tmp_path / "data", 30)
+    heard: list[tuple[int, int]] = []
+    real_draft = recording.backend.create_draft
+
+    def draft_once_the_batch_is_in(*args: Any, **kwargs: Any) -> DraftResult:
+        wait_for = time.monotonic() + 10
+        while len(recording.sent) < 30 and time.monotonic() < wait_for:
+            time.sleep(0.01)
+        time.sleep(0.2)  # the batch's call returns after it is stored
+        return real_draft(*args, **kwargs)
+
+    recording.backend.create_draft = draft_once_the_batch_is_in  # type: ignore[method-assign]
+    with _client(tmp_path, recording) as client:
+        result = client.put(
+            tmp_path / "data", "team", "set", "dataset", on_progress=lambda *a: heard.append(a)
+        )
+    sent = sum(len(data) for data in contents.values())
+    assert result.uploaded_bytes == sent
+    assert "commit" not in recording.names()  # the draft committed in the same call
+    assert heard[-1] == (sent, sent)
