@@ -120,11 +120,16 @@ class Client:
         on_hash_progress: ProgressCallback | None = None,
         on_progress: ProgressCallback | None = None,
         is_cancelled: CancelCheck | None = None,
+        pause_gc: bool = True,
     ) -> UploadResult:
-        """Hash ``local`` (a file, a folder or prepared files) and log it as a new version."""
-        with paused_gc() as pause:  # see gc_pause: files make no cycles worth a walk
+        """Hash ``local`` (a file, a folder or prepared files) and log it as a new version.
+
+        ``pause_gc``: pause the cyclic garbage collector while 1,000 files or more are
+        handled (see gc_pause); a window, which goes on making cycles, says False.
+        """
+        with paused_gc() as pause:  # files make no cycles worth a walk
             files = collect(local) if isinstance(local, Path) else list(local)
-            pause.only_for(len(files))  # few files make few objects; large ones take long
+            pause.only_for(len(files) if pause_gc else 0)  # few files: few objects
             if not files:
                 raise ValidationError(f"{local} holds no files; a version needs at least one file")
             # Small files go to the backend as they are hashed (see early_upload); those

@@ -11,7 +11,7 @@ from desktop_app.client.files import LocalFile, collect
 from desktop_app.client.progress import CancelCheck, ProgressCallback
 from desktop_app.client.session import Client
 from desktop_app.client.transfers import DownloadSpec, Job, PinSpec, UploadSpec
-from desktop_app.client.upload import hash_local_files, upload_version
+from desktop_app.client.upload import UploadResult, hash_local_files, upload_version
 from desktop_app.core.errors import ValidationError
 from desktop_app.core.manifest import Manifest
 
@@ -85,6 +85,23 @@ def run_upload(
     on_progress: ProgressCallback | None,
     is_cancelled: CancelCheck | None,
 ) -> str:
+    if not spec.base_version_id:
+        # A put: small files go while the rest are hashed (see early_upload), and are not
+        # read a second time. The collector keeps running: a window makes cycles meanwhile.
+        result = client.put(
+            collect_sources([Path(s) for s in spec.sources]),
+            spec.project,
+            spec.name,
+            spec.type,
+            description=spec.description,
+            metadata=spec.metadata,
+            aliases=spec.aliases,
+            tags=spec.tags,
+            on_progress=on_progress,
+            is_cancelled=is_cancelled,
+            pause_gc=False,
+        )
+        return _uploaded(result)
     plan = plan_upload(client, spec, is_cancelled=is_cancelled)
     result = upload_version(
         client.backend,
@@ -101,6 +118,10 @@ def run_upload(
         on_progress=on_progress,
         is_cancelled=is_cancelled,
     )
+    return _uploaded(result)
+
+
+def _uploaded(result: UploadResult) -> str:
     name = result.version.qualified_name
     return f"{name} (unchanged)" if result.unchanged else name
 

@@ -317,6 +317,34 @@ def test_an_upload_job_creates_the_version(rig: Rig, store: LocalBackend) -> Non
     assert queue.pending_uploads() == []
 
 
+def test_an_upload_of_small_files_sends_them_while_hashing_and_ends_at_full_progress(
+    rig: Rig, store: LocalBackend
+) -> None:
+    """As a put does: the files go in early batches, the draft commits at once, and the
+    progress the window last hears of is every byte."""
+    files = {f"part-{i // 10}/f{i:02d}.bin": os.urandom(3000) for i in range(40)}
+    folder = write_files(rig.tmp / "drop", files)
+    drafts: list[dict[str, Any]] = []
+
+    class Noting(GatedBackend):
+        def create_draft(self, *args: Any, **kwargs: Any) -> Any:
+            drafts.append(kwargs)
+            return super().create_draft(*args, **kwargs)
+
+    queue = rig.queue()
+    runner = rig.runner(queue, rig.client(Noting(store, Gate(budget=1 << 40))))
+    job = rig.submit(runner, upload_spec(folder))
+    done = wait_state(queue, job.id, JobState.DONE, JobState.FAILED)
+
+    assert done.state is JobState.DONE, done.error
+    (version,) = store.list_versions(PROJECT, "data")
+    assert blob_bytes(store, version) == files
+    assert [d["commit"] for d in drafts] == [True]  # one draft, committed in that call
+    running = [j for j in rig.wait_change(job.id, JobState.DONE) if j.state is JobState.RUNNING]
+    assert running[-1].done_bytes == running[-1].total_bytes == 40 * 3000
+    assert done.done_bytes == done.total_bytes == 40 * 3000
+
+
 def test_the_same_upload_again_reports_unchanged(rig: Rig, store: LocalBackend) -> None:
     folder = write_files(rig.tmp / "drop", {"a.txt": b"same"})
     queue = rig.queue()
