@@ -113,6 +113,42 @@ def test_a_put_of_a_few_files_keeps_the_collector_running(tmp_path: Path) -> Non
     assert seen == {True}
 
 
+def test_a_put_told_not_to_pause_keeps_the_collector_running(tmp_path: Path) -> None:
+    """The window's uploads say pause_gc=False: it goes on making cycles meanwhile."""
+    data = _files(tmp_path / "data", PAUSE_GC_FROM_FILES)
+    seen: set[bool] = set()
+    backend = LocalBackend(tmp_path / "store")
+    try:
+        with _client(tmp_path, backend) as client:
+            client.put(
+                data,
+                "team",
+                "many",
+                "dataset",
+                on_hash_progress=lambda *_: seen.add(gc.isenabled()),
+                pause_gc=False,
+            )
+    finally:
+        backend.close()
+    assert seen == {True}
+
+
+def test_a_window_upload_of_many_files_keeps_the_collector_running(tmp_path: Path) -> None:
+    from desktop_app.client.transfer_jobs import run_upload
+    from desktop_app.client.transfers import UploadSpec
+
+    data = _files(tmp_path / "data", PAUSE_GC_FROM_FILES)
+    seen: set[bool] = set()
+    backend = LocalBackend(tmp_path / "store")
+    try:
+        with _client(tmp_path, backend) as client:
+            spec = UploadSpec(sources=(str(data),), project="team", name="many", type="d")
+            run_upload(client, spec, lambda *_: seen.add(gc.isenabled()), None)
+    finally:
+        backend.close()
+    assert seen == {True}
+
+
 def test_a_put_runs_without_collections_and_leaves_the_collector_on(tmp_path: Path) -> None:
     """A put of many files sets off no automatic collection (each one walked the whole
     heap), and the collector works again afterwards."""

@@ -339,7 +339,7 @@ def test_an_upload_of_small_files_sends_them_while_hashing_and_ends_at_full_prog
     assert done.state is JobState.DONE, done.error
     (version,) = store.list_versions(PROJECT, "data")
     assert blob_bytes(store, version) == files
-    assert [d["commit"] for d in drafts] == [True]  # one draft, committed in that call
+    assert [d["commit"] for d in drafts] == [True]  # one draft, to commit at once if it can
     running = [j for j in rig.wait_change(job.id, JobState.DONE) if j.state is JobState.RUNNING]
     assert running[-1].done_bytes == running[-1].total_bytes == 40 * 3000
     assert done.done_bytes == done.total_bytes == 40 * 3000
