@@ -91,7 +91,7 @@ class BrowseController(QObject):
         self.tree_model.set_collections(self._mirror.collections())
         self._after_tree_changed()
         if self._artifact is not None:
-            self.version_model.update_rows(self._mirror.versions(*self._artifact))
+            self._update_versions(self._artifact)
         self._detail.refresh()
 
     @Slot(object)
@@ -105,9 +105,26 @@ class BrowseController(QObject):
             return
         self.tree_model.update_collections(self._mirror.collections_named(changed), changed)
         self._after_tree_changed()
-        if self._artifact in changed:
-            self.version_model.update_rows(self._mirror.versions(*self._artifact))
+        if self._artifact is not None and self._artifact in changed:
+            self._update_versions(self._artifact)
         self._detail.refresh(changed)
+
+    def _update_versions(self, artifact: tuple[str, str]) -> None:
+        """Re-read the shown artifact's versions; a new one may need wider columns."""
+        before = self.version_model.rowCount()
+        self.version_model.update_rows(self._mirror.versions(*artifact))
+        if self.version_model.rowCount() != before:
+            self._widen_columns()
+
+    def _widen_columns(self) -> None:
+        """Widen the columns the versions' text no longer fits, never narrowing one (the
+        user may have widened it): columns are fitted when an artifact is shown, and a
+        version logged since showed its size cut short ("53.7 …")."""
+        header = self._versions.horizontalHeader()
+        for column in range(self.version_model.columnCount()):
+            needed = max(self._versions.sizeHintForColumn(column), header.sectionSizeHint(column))
+            if needed > header.sectionSize(column):
+                header.resizeSection(column, needed)
 
     def _after_tree_changed(self) -> None:
         self._type_filter.set_types(self._mirror.types())

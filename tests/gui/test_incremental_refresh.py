@@ -396,6 +396,7 @@ class Browsing:
     controller: BrowseController
     type_filter: TypeFilter
     detail: VersionDetail
+    versions: QTableView
 
 
 @pytest.fixture
@@ -409,7 +410,7 @@ def browsing(qtbot: QtBot, reader: Mirror) -> Browsing:
         layout.addWidget(widget)
     controller = BrowseController(reader, tree, type_filter, search, versions, detail, pane)
     pane.show()
-    return Browsing(pane, controller, type_filter, detail)
+    return Browsing(pane, controller, type_filter, detail, versions)
 
 
 def tree_names(browse: BrowseController) -> list[str]:
@@ -459,3 +460,31 @@ def test_on_mirror_changed_reads_only_the_named_artifacts(
     assert tree_names(browse) == ["data", "fresh", "unnamed"]
     assert listed_versions(browse) == ["v3", "v2", "v1", "v0"]
     assert resets.count() == 0
+
+
+def test_a_new_version_with_wider_text_widens_its_column_and_none_narrows(
+    browsing: Browsing, writer: Mirror
+) -> None:
+    """Columns are fitted when an artifact is shown; a version logged later whose size
+    (or aliases) are wider than the column widens it, and no column gets narrower."""
+    browse = browsing.controller
+    put_artifact(writer, "p", "data", [version("p", "data", 0, size=10)])
+    browse.refresh()
+    assert browse.select_artifact("p", "data")
+    view = browsing.versions
+    header = view.horizontalHeader()
+    size_column, tags_column = 4, 2
+    header.resizeSection(tags_column, 300)  # the user widened one
+    narrow = header.sectionSize(size_column)
+
+    wide = version("p", "data", 1, size=987_654_321_987, aliases=("latest", "production"))
+    put_artifact(writer, "p", "data", [version("p", "data", 0, size=10), wide])
+    browse.on_mirror_changed(frozenset({("p", "data")}))
+
+    text = browse.version_model.index(0, size_column).data()
+    assert text == "920 GiB"  # longer than "10 B"
+    needed = view.fontMetrics().horizontalAdvance(text)
+    assert header.sectionSize(size_column) > narrow
+    assert header.sectionSize(size_column) >= needed
+    assert header.sectionSize(1) >= view.fontMetrics().horizontalAdvance("latest, production")
+    assert header.sectionSize(tags_column) == 300
