@@ -92,64 +92,59 @@ def _files(folder: Path, count: int) -> Path:
     return folder
 
 
-def _client(tmp_path: Path, backend: LocalBackend) -> Client:
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[Client]:
+    """A client over an embedded store in ``tmp_path``."""
     root = tmp_path / "home"
     paths = AppPaths(root / "config", root / "data", root / "cache", root / "logs")
-    return Client(paths=paths, settings=Settings(), backend=backend)
-
-
-def test_a_put_of_a_few_files_keeps_the_collector_running(tmp_path: Path) -> None:
-    """A few files (perhaps large, a long put) make few objects: no pause for them."""
-    data = _files(tmp_path / "data", PAUSE_GC_FROM_FILES - 1)
-    seen: set[bool] = set()
     backend = LocalBackend(tmp_path / "store")
     try:
-        with _client(tmp_path, backend) as client:
-            client.put(
-                data, "team", "few", "dataset", on_hash_progress=lambda *_: seen.add(gc.isenabled())
-            )
+        with Client(paths=paths, settings=Settings(), backend=backend) as made:
+            yield made
     finally:
         backend.close()
-    assert seen == {True}
 
 
-def test_a_put_told_not_to_pause_keeps_the_collector_running(tmp_path: Path) -> None:
-    """The window's uploads say pause_gc=False: it goes on making cycles meanwhile."""
-    data = _files(tmp_path / "data", PAUSE_GC_FROM_FILES)
+@pytest.mark.parametrize(
+    ("count", "pause_gc", "paused"),
+    [
+        (PAUSE_GC_FROM_FILES - 1, True, False),  # few files (perhaps large, a long put)
+        (PAUSE_GC_FROM_FILES, True, True),
+        (PAUSE_GC_FROM_FILES, False, False),  # the window's uploads: it makes cycles
+    ],
+)
+def test_a_put_pauses_the_collector_only_for_many_files_and_when_allowed(
+    client: Client, tmp_path: Path, count: int, pause_gc: bool, paused: bool
+) -> None:
     seen: set[bool] = set()
-    backend = LocalBackend(tmp_path / "store")
-    try:
-        with _client(tmp_path, backend) as client:
-            client.put(
-                data,
-                "team",
-                "many",
-                "dataset",
-                on_hash_progress=lambda *_: seen.add(gc.isenabled()),
-                pause_gc=False,
-            )
-    finally:
-        backend.close()
-    assert seen == {True}
+    client.put(
+        _files(tmp_path / "data", count),
+        "team",
+        "set",
+        "dataset",
+        on_hash_progress=lambda *_: seen.add(gc.isenabled()),
+        pause_gc=pause_gc,
+    )
+    assert seen == {not paused}
+    assert gc.isenabled()
 
 
-def test_a_window_upload_of_many_files_keeps_the_collector_running(tmp_path: Path) -> None:
+def test_a_window_upload_of_many_files_keeps_the_collector_running(
+    client: Client, tmp_path: Path
+) -> None:
     from desktop_app.client.transfer_jobs import run_upload
     from desktop_app.client.transfers import UploadSpec
 
     data = _files(tmp_path / "data", PAUSE_GC_FROM_FILES)
     seen: set[bool] = set()
-    backend = LocalBackend(tmp_path / "store")
-    try:
-        with _client(tmp_path, backend) as client:
-            spec = UploadSpec(sources=(str(data),), project="team", name="many", type="d")
-            run_upload(client, spec, lambda *_: seen.add(gc.isenabled()), None)
-    finally:
-        backend.close()
+    spec = UploadSpec(sources=(str(data),), project="team", name="many", type="d")
+    run_upload(client, spec, lambda *_: seen.add(gc.isenabled()), None)
     assert seen == {True}
 
 
-def test_a_put_runs_without_collections_and_leaves_the_collector_on(tmp_path: Path) -> None:
+def test_a_put_runs_without_collections_and_leaves_the_collector_on(
+    client: Client, tmp_path: Path
+) -> None:
     """A put of many files sets off no automatic collection (each one walked the whole
     heap), and the collector works again afterwards."""
     data = _files(tmp_path / "data", 3000)  # enough for several collections of each kind
@@ -160,22 +155,14 @@ def test_a_put_runs_without_collections_and_leaves_the_collector_on(tmp_path: Pa
         if phase == "start":
             collections.append(info["generation"])
 
-    backend = LocalBackend(tmp_path / "store")
     gc.callbacks.append(note)
     try:
-        with _client(tmp_path, backend) as client:
-            collections.clear()
-            result = client.put(
-                data,
-                "team",
-                "many",
-                "dataset",
-                on_hash_progress=lambda *_: seen.add(gc.isenabled()),
-            )
-            inside = list(collections)
+        result = client.put(
+            data, "team", "many", "dataset", on_hash_progress=lambda *_: seen.add(gc.isenabled())
+        )
+        inside = list(collections)
     finally:
         gc.callbacks.remove(note)
-        backend.close()
     assert result.version.file_count == 3000
     assert seen == {False}
     # At most the one collection that the first allocation after the pause sets off.
@@ -184,7 +171,7 @@ def test_a_put_runs_without_collections_and_leaves_the_collector_on(tmp_path: Pa
 
 
 def test_a_get_of_many_files_pauses_it_and_of_a_few_or_a_part_does_not(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from desktop_app.client import session
     from desktop_app.client.download import download_version as real
@@ -196,16 +183,11 @@ def test_a_get_of_many_files_pauses_it_and_of_a_few_or_a_part_does_not(
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(session, "download_version", noting)
-    backend = LocalBackend(tmp_path / "store")
-    try:
-        with _client(tmp_path, backend) as client:
-            many = client.put(_files(tmp_path / "many", PAUSE_GC_FROM_FILES), "team", "m", "d")
-            few = client.put(_files(tmp_path / "few", 3), "team", "f", "d")
-            client.get(many.version, tmp_path / "out-many")
-            client.get(few.version, tmp_path / "out-few")
-            client.get(many.version, tmp_path / "out-part", path_prefix="f0001.bin")
-    finally:
-        backend.close()
+    many = client.put(_files(tmp_path / "many", PAUSE_GC_FROM_FILES), "team", "m", "d")
+    few = client.put(_files(tmp_path / "few", 3), "team", "f", "d")
+    client.get(many.version, tmp_path / "out-many")
+    client.get(few.version, tmp_path / "out-few")
+    client.get(many.version, tmp_path / "out-part", path_prefix="f0001.bin")
     assert seen == [False, True, True]
     assert len(list((tmp_path / "out-many").iterdir())) == PAUSE_GC_FROM_FILES
     assert gc.isenabled()
